@@ -1,0 +1,74 @@
+"""raw_stream: every file landed for day D, read as text, with a manifest of what landed."""
+
+import json
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+
+from e2e_ml.assets.partitions import daily_partitions
+from e2e_ml.core.cleaning import LINEAGE
+from e2e_ml.core.ingest import UnreadableFileError, read_dump
+from e2e_ml.resources.storage import LandingZone
+
+MANIFEST_COLUMNS = ["file", "day", "size", "version", "status", "reason", "rows", "columns"]
+
+
+@dg.multi_asset(
+    outs={
+        "raw_stream": dg.AssetOut(
+            io_manager_key="lake_io_manager",
+            description="Every row landed for the day, values as text, with source file and row.",
+        ),
+        "raw_manifest": dg.AssetOut(
+            io_manager_key="lake_io_manager",
+            description="One row per landed file: size, version, rows read, or why it was refused.",
+        ),
+    },
+    partitions_def=daily_partitions,
+    group_name="ingest",
+)
+def ingest(context: dg.AssetExecutionContext, landing_zone: LandingZone):
+    day = date.fromisoformat(context.partition_key)
+    files = landing_zone.list_files([day])
+    reads, manifest = [], []
+    for file in files:
+        entry = {
+            "file": file.name,
+            "day": day.isoformat(),
+            "size": file.size,
+            "version": file.version,
+        }
+        try:
+            dump = read_dump(file.name, landing_zone.read(file.name))
+        except UnreadableFileError as error:
+            context.log.warning(f"refused {error}")
+            manifest.append({**entry, "status": "refused", "reason": str(error), "rows": 0, "columns": "[]"})
+            continue
+        reads.append(dump.rows)
+        manifest.append(
+            {
+                **entry,
+                "status": "read",
+                "reason": None,
+                "rows": len(dump.rows),
+                "columns": json.dumps(dump.columns),
+            }
+        )
+    raw = pd.concat(reads, ignore_index=True) if reads else pd.DataFrame(columns=list(LINEAGE))
+    manifest_frame = pd.DataFrame(manifest, columns=MANIFEST_COLUMNS)
+    refused = int((manifest_frame["status"] == "refused").sum())
+    context.log.info(f"{day}: read {len(raw)} rows from {len(reads)} files, refused {refused}")
+    yield dg.Output(
+        raw,
+        output_name="raw_stream",
+        metadata={"files_read": len(reads), "files_refused": refused},
+    )
+    yield dg.Output(
+        manifest_frame,
+        output_name="raw_manifest",
+        metadata={
+            "files": len(manifest_frame),
+            "manifest": dg.MetadataValue.md(manifest_frame.drop(columns="columns").to_markdown(index=False)),
+        },
+    )

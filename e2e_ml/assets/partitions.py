@@ -1,0 +1,22 @@
+"""The shape of the graph in time, fixed when the code location loads."""
+
+import warnings
+
+import dagster as dg
+
+from e2e_ml.deployments import Settings
+
+GRAPH_SETTINGS = Settings.from_env()
+
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=GRAPH_SETTINGS.start_date.isoformat(), timezone="UTC"
+)
+
+# trained_model[D] learns from the clean days before D: D is what it will be asked to predict.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)  # the first days have no days before them
+    training_window = dg.TimeWindowPartitionMapping(
+        start_offset=-GRAPH_SETTINGS.training_window_days,
+        end_offset=-1,
+        allow_nonexistent_upstream_partitions=True,
+    )

@@ -1,0 +1,76 @@
+"""clean_dataset: the day's rows validated against the contract; rejects kept with their rule."""
+
+import json
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+
+from e2e_ml.assets.partitions import daily_partitions
+from e2e_ml.core.cleaning import SOURCE_FILE, clean
+from e2e_ml.resources.contract import DataContract
+
+
+@dg.multi_asset(
+    outs={
+        "clean_dataset": dg.AssetOut(
+            io_manager_key="lake_io_manager",
+            description="Typed, imputed, de-duplicated rows of the day, sorted by time and id.",
+        ),
+        "quarantined_rows": dg.AssetOut(
+            io_manager_key="lake_io_manager",
+            description="Rows the contract rejected, as landed, with every rule each one broke.",
+        ),
+    },
+    partitions_def=daily_partitions,
+    group_name="prepare",
+)
+def prepare(
+    context: dg.AssetExecutionContext,
+    raw_stream: pd.DataFrame,
+    raw_manifest: pd.DataFrame,
+    contract: DataContract,
+):
+    day = date.fromisoformat(context.partition_key)
+    read = raw_manifest[raw_manifest["status"] == "read"]
+    headers = {
+        str(file): json.loads(str(columns))
+        for file, columns in zip(read["file"], read["columns"], strict=True)
+    }
+    result = clean(raw_stream, contract.load(), day=day, file_columns=headers)
+
+    ledger = _ledger(raw_manifest, result.clean, result.quarantine)
+    landed = len(raw_stream)
+    rejected_share = len(result.quarantine) / landed if landed else 0.0
+    context.log.info(
+        f"{day}: {landed} landed -> {len(result.clean)} clean + {len(result.quarantine)} quarantined"
+    )
+    yield dg.Output(
+        result.clean,
+        output_name="clean_dataset",
+        metadata={
+            "landed_rows": landed,
+            "rejected_share": dg.MetadataValue.float(rejected_share),
+            "imputed": dg.MetadataValue.json(result.imputed),
+            "ledger": dg.MetadataValue.md(ledger.to_markdown(index=False)),
+        },
+    )
+    yield dg.Output(
+        result.quarantine,
+        output_name="quarantined_rows",
+        metadata={"rejected_by_rule": dg.MetadataValue.json(result.rejected_by_rule)},
+    )
+
+
+def _ledger(manifest: pd.DataFrame, clean_rows: pd.DataFrame, quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Per file: rows landed, clean and quarantined, so a person can see that nothing was lost."""
+    counts = pd.DataFrame(
+        {
+            "clean": clean_rows.groupby(SOURCE_FILE).size() if len(clean_rows) else pd.Series(dtype=int),
+            "quarantined": quarantine.groupby(SOURCE_FILE).size()
+            if len(quarantine)
+            else pd.Series(dtype=int),
+        }
+    )
+    ledger = manifest[["file", "status", "rows"]].merge(counts, left_on="file", right_index=True, how="left")
+    return ledger.fillna({"clean": 0, "quarantined": 0}).astype({"clean": int, "quarantined": int})

@@ -1,0 +1,93 @@
+"""Data contracts: a pandera schema plus the roles the ML step needs.
+
+A contract is the only place that names a dataset's columns; everything downstream asks the
+contract which column is the id, the event time, the target and the features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+
+Task = Literal["classification", "regression"]
+
+
+class ContractError(ValueError):
+    """A contract file that cannot be used, with the file and the reason."""
+
+
+@dataclass(frozen=True)
+class Roles:
+    id: str
+    event_time: str
+    target: str
+    task: Task
+    features: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    schema: pa.DataFrameSchema
+    roles: Roles
+    source: str
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.schema.columns)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.roles.id, self.roles.event_time)
+
+    def kind(self, column: str) -> Literal["integer", "float", "datetime", "boolean", "string"]:
+        dtype = pd.api.types.pandas_dtype(self.schema.columns[column].dtype.type)
+        if pd.api.types.is_bool_dtype(dtype):
+            return "boolean"
+        if pd.api.types.is_integer_dtype(dtype):
+            return "integer"
+        if pd.api.types.is_float_dtype(dtype):
+            return "float"
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            return "datetime"
+        return "string"
+
+    def dtype(self, column: str) -> str:
+        return str(self.schema.columns[column].dtype)
+
+    @property
+    def numeric_features(self) -> list[str]:
+        return [c for c in self.roles.features if self.kind(c) in ("integer", "float", "boolean")]
+
+    @property
+    def categorical_features(self) -> list[str]:
+        return [c for c in self.roles.features if self.kind(c) == "string"]
+
+
+def load_contract(path: str | Path) -> Contract:
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text())
+        schema = pa.DataFrameSchema.from_yaml(yaml.safe_dump(doc["schema"], sort_keys=False))
+        raw_roles = doc["roles"]
+        roles = Roles(
+            id=raw_roles["id"],
+            event_time=raw_roles["event_time"],
+            target=raw_roles["target"],
+            task=raw_roles.get("task", "classification"),
+            features=tuple(raw_roles["features"]),
+        )
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        raise ContractError(f"{path}: not a usable contract ({error!r})") from error
+    if roles.task not in ("classification", "regression"):
+        raise ContractError(f"{path}: roles.task must be classification or regression")
+    named = {roles.id, roles.event_time, roles.target, *roles.features}
+    missing = sorted(named - set(schema.columns))
+    if missing:
+        raise ContractError(f"{path}: roles name columns the schema lacks: {missing}")
+    return Contract(name=doc.get("name", path.stem), schema=schema, roles=roles, source=str(path))

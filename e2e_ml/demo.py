@@ -1,0 +1,158 @@
+"""The whole workflow in one process: land dumps, tick the sensor, run what it asks for.
+
+It drives the same Definitions, sensor and job as `dagster dev` and the daemon, against a
+persistent Dagster instance, so the runs it makes are there to browse in the UI afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from e2e_ml.definitions import build_definitions
+from e2e_ml.deployments import Settings
+from e2e_ml.resources.storage import LandingZone
+from e2e_ml.sensors.landing_zone import landing_zone_sensor
+from e2e_ml.simulate.land import land
+from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, simulate, simulate_day
+
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class Tick:
+    """What one sensor evaluation asked for and what its runs produced."""
+
+    cursor: str | None
+    skipped: str | None = None
+    runs: list[dg.ExecuteInProcessResult] = field(default_factory=list)
+
+
+def instance_for(settings: Settings) -> dg.DagsterInstance:
+    """The persistent instance under DAGSTER_HOME (default: <E2E_ML_HOME>/dagster)."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.home / "dagster")))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    return dg.DagsterInstance.get()
+
+
+def tick(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    cursor: str | None,
+    report: Callable[[str], None] = print,
+) -> Tick:
+    """Evaluate the landing-zone sensor once and execute its run requests, oldest day first."""
+    landing_zone = (defs.resources or {})["landing_zone"]
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"landing_zone": landing_zone}
+    )
+    result = landing_zone_sensor(context)
+    if isinstance(result, dg.SkipReason):
+        return Tick(cursor=cursor, skipped=result.skip_message)
+    assert isinstance(result, dg.SensorResult)
+    job = defs.resolve_job_def("daily_pipeline")
+    outcome = Tick(cursor=result.cursor)
+    requests = sorted(result.run_requests or [], key=lambda r: r.partition_key or "")
+    for number, request in enumerate(requests, start=1):
+        run = job.execute_in_process(
+            partition_key=request.partition_key,
+            instance=instance,
+            run_config=QUIET_LOGS,
+            tags={
+                **request.tags,
+                "dagster/sensor_name": landing_zone_sensor.name,
+                "dagster/run_key": request.run_key or "",
+            },
+            raise_on_error=False,
+        )
+        outcome.runs.append(run)
+        report(f"  [{number}/{len(requests)}] {request.partition_key}: {describe(run)}")
+    return outcome
+
+
+def describe(run: dg.ExecuteInProcessResult) -> str:
+    """One line a person can read: rows in and out, the model decision, or the failure."""
+    if not run.success:
+        failure = next((e for e in run.all_events if e.is_step_failure), None)
+        error = failure.step_failure_data.error if failure else None
+        while error is not None and error.cause is not None:
+            error = error.cause
+        message = error.message.strip().splitlines()[0] if error else "see the run in the UI"
+        return f"FAILED in {failure.step_key if failure else 'the run'}: {message}"
+    meta = {
+        event.asset_key.to_user_string(): event.materialization.metadata
+        for event in run.get_asset_materialization_events()
+        if event.asset_key is not None
+    }
+    clean = meta.get("clean_dataset", {})
+    model = meta.get("trained_model", {})
+    predictions = meta.get("daily_predictions", {})
+    parts = [
+        f"{_value(clean.get('landed_rows'))} landed -> {_value(clean.get('rows'))} clean"
+        f" + {_value(meta.get('quarantined_rows', {}).get('rows'))} quarantined",
+        f"model: {_value(model.get('decision') or model.get('status'))}",
+        f"{_value(predictions.get('rows'))} predictions",
+    ]
+    return "; ".join(parts)
+
+
+def _value(entry: Any) -> Any:
+    return getattr(entry, "value", entry)
+
+
+def run_demo(
+    settings: Settings,
+    days: int,
+    anomalies: tuple[Anomaly, ...] = (),
+    players: int = 2_000,
+    seed: int = 7,
+    report: Callable[[str], None] = print,
+) -> Tick:
+    """Reset the local home, simulate `days` days ending yesterday, and run them all."""
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    for folder in ("landing", "lake", "outputs", "mlflow", "dagster"):
+        shutil.rmtree(settings.home / folder, ignore_errors=True)
+    today = datetime.now(UTC).date()
+    start = today - timedelta(days=days)
+    config = SimulationConfig(start=start, days=days, players=players, seed=seed, anomalies=anomalies)
+    defs = build_definitions(settings)
+    instance = instance_for(settings)
+    landing_zone: LandingZone = (defs.resources or {})["landing_zone"]
+
+    last = today - timedelta(days=1)
+    report(f"1/3 Landing {days} days of simulated telemetry ({start} .. {last}) in {settings.landing_url}")
+    landed = land(simulate(config), landing_zone)
+    report(f"    {len(landed)} dumps, {sum(d.rows for d in landed)} rows")
+
+    report("2/3 Sensor tick: one run per day with new files")
+    first = tick(defs, instance, cursor=None, report=report)
+
+    late_day = max(start, today - timedelta(days=3))
+    report(f"3/3 A late dump lands for {late_day}; the next tick re-runs that day only")
+    late = simulate_day(SimulationConfig(start=late_day, days=1, players=players, seed=seed + 1), 0)[:1]
+    late = [type(d)(d.name.replace("telemetry_", "telemetry_late_"), d.day, d.content, d.rows) for d in late]
+    land(late, landing_zone)
+    second = tick(defs, instance, cursor=first.cursor, report=report)
+    return Tick(cursor=second.cursor, runs=first.runs + second.runs)
+
+
+def where_things_are(settings: Settings) -> list[str]:
+    outputs = Path(settings.outputs_url)
+    return [
+        f"Predictions (Parquet, hive-partitioned): {outputs / 'daily_predictions'}",
+        f"Report extract (Parquet + CSV):          {outputs / 'report'}",
+        f"Clean data and quarantine (the lake):    {settings.lake_url}",
+        f"MLflow runs and models:                  mlflow ui --backend-store-uri {settings.tracking_uri}",
+        f"Dagster UI with these runs:              DAGSTER_HOME={os.environ.get('DAGSTER_HOME')} dagster dev",
+    ]

@@ -1,0 +1,1 @@
+"""Dagster resources: storage (landing zone, IO managers), tracking (MLflow), the contract."""

@@ -1,0 +1,160 @@
+"""Storage on one path abstraction (fsspec): the deployment changes base URLs, nothing else.
+
+A local folder, an Azurite container and an ADLS Gen2 account are all addressed by URL, so the
+landing zone, the lake and the outputs share this code on every deployment.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import date
+from typing import Any
+
+import dagster as dg
+import fsspec
+import pandas as pd
+from fsspec.spec import AbstractFileSystem
+
+from e2e_ml.core.landing import LandedFile
+
+PARTITION_FIELD = "date"
+PART_FILE = "part.parquet"
+
+
+def open_filesystem(url: str, storage_options: dict[str, Any]) -> tuple[AbstractFileSystem, str]:
+    fs, root = fsspec.core.url_to_fs(url, **storage_options)
+    return fs, root.rstrip("/")
+
+
+def write_atomically(fs: AbstractFileSystem, path: str, data: bytes) -> None:
+    """Write beside the target, then move into place: readers see the old object or the new one."""
+    parent = path.rsplit("/", 1)[0]
+    fs.makedirs(parent, exist_ok=True)
+    temporary = f"{parent}/.{path.rsplit('/', 1)[-1]}.{uuid.uuid4().hex}.tmp"
+    fs.pipe_file(temporary, data)
+    try:
+        fs.mv(temporary, path)
+    finally:
+        if fs.exists(temporary):
+            fs.rm(temporary)
+
+
+class StorageLocation(dg.ConfigurableResource):
+    """A base URL on some storage. Subclasses for clouds supply credentials."""
+
+    url: str
+
+    def storage_options(self) -> dict[str, Any]:
+        return {}
+
+    def filesystem(self) -> tuple[AbstractFileSystem, str]:
+        return open_filesystem(self.url, self.storage_options())
+
+    def display_url(self, relative: str = "") -> str:
+        return f"{self.url.rstrip('/')}/{relative}" if relative else self.url
+
+    def write(self, relative: str, data: bytes) -> str:
+        fs, root = self.filesystem()
+        write_atomically(fs, f"{root}/{relative}", data)
+        return self.display_url(relative)
+
+
+class LandingZone(StorageLocation):
+    """Where upstream systems drop their dumps, laid out by day: YYYY/MM/DD/<file>."""
+
+    def list_files(self, days: list[date] | None = None) -> list[LandedFile]:
+        """Names, sizes and versions only: listing never reads a file's content."""
+        fs, root = self.filesystem()
+        prefixes = [f"{root}/{d:%Y/%m/%d}" for d in days] if days else [root]
+        found: dict[str, dict[str, Any]] = {}
+        for prefix in prefixes:
+            if fs.exists(prefix):
+                found.update(fs.find(prefix, detail=True))
+        return sorted(
+            (
+                LandedFile(
+                    name=path[len(root) + 1 :],
+                    size=int(info.get("size") or 0),
+                    version=str(info.get("etag") or info.get("mtime") or info.get("last_modified")),
+                )
+                for path, info in found.items()
+                if info.get("type", "file") == "file"
+            ),
+            key=lambda f: f.name,
+        )
+
+    def read(self, name: str) -> bytes:
+        fs, root = self.filesystem()
+        return bytes(fs.cat_file(f"{root}/{name}"))
+
+
+class ParquetIOManager(dg.ConfigurableIOManager):
+    """Tables as Parquet under `base_url`, one file per daily partition in hive layout.
+
+    `<base>/<asset>/date=YYYY-MM-DD/part.parquet` for partitioned assets and
+    `<base>/<asset>/part.parquet` otherwise, so DuckDB, Spark and Power BI read them as they are.
+    """
+
+    base_url: str
+
+    def storage_options(self) -> dict[str, Any]:
+        return {}
+
+    def _filesystem(self) -> tuple[AbstractFileSystem, str]:
+        return open_filesystem(self.base_url, self.storage_options())
+
+    @staticmethod
+    def _relative(asset_key: dg.AssetKey, partition_key: str | None) -> str:
+        folder = "/".join(asset_key.path)
+        if partition_key is None:
+            return f"{folder}/{PART_FILE}"
+        return f"{folder}/{PARTITION_FIELD}={partition_key}/{PART_FILE}"
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        fs, root = self._filesystem()
+        partition = context.partition_key if context.has_partition_key else None
+        relative = self._relative(context.asset_key, partition)
+        buffer = io.BytesIO()
+        obj.to_parquet(buffer, index=False)
+        write_atomically(fs, f"{root}/{relative}", buffer.getvalue())
+        context.add_output_metadata(
+            {
+                "rows": dg.MetadataValue.int(len(obj)),
+                "bytes": dg.MetadataValue.int(buffer.tell()),
+                "url": dg.MetadataValue.path(f"{self.base_url.rstrip('/')}/{relative}"),
+                "dagster/column_schema": dg.TableSchema(
+                    columns=[dg.TableColumn(str(c), str(t)) for c, t in obj.dtypes.items()]
+                ),
+            }
+        )
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        fs, root = self._filesystem()
+        if not context.has_asset_partitions:
+            return pd.read_parquet(
+                io.BytesIO(fs.cat_file(f"{root}/{self._relative(context.asset_key, None)}"))
+            )
+        wanted = sorted(context.asset_partition_keys)
+        existing = self._existing_partitions(fs, root, context.asset_key)
+        present = [key for key in wanted if key in existing]
+        if len(present) < len(wanted):
+            context.log.info(
+                f"{context.asset_key.to_user_string()}: {len(present)} of {len(wanted)} requested "
+                "partitions exist; reading those"
+            )
+        frames = [
+            pd.read_parquet(io.BytesIO(fs.cat_file(f"{root}/{self._relative(context.asset_key, key)}")))
+            for key in present
+        ]
+        non_empty = [frame for frame in frames if len(frame)]
+        if not non_empty:
+            return frames[0] if frames else pd.DataFrame()
+        return pd.concat(non_empty, ignore_index=True)
+
+    def _existing_partitions(self, fs: AbstractFileSystem, root: str, asset_key: dg.AssetKey) -> set[str]:
+        """One listing instead of one probe per partition: cheap on object stores."""
+        folder = f"{root}/{'/'.join(asset_key.path)}"
+        pattern = f"{folder}/{PARTITION_FIELD}=*/{PART_FILE}"
+        prefix = f"{PARTITION_FIELD}="
+        return {path.rsplit("/", 2)[-2][len(prefix) :] for path in fs.glob(pattern)}

@@ -1,0 +1,138 @@
+"""MLflow: one run per trained partition, a registered version per model, a `champion` alias.
+
+`daily_predictions` loads `models:/<name>@champion`, so whoever moves the alias (a promotion, or
+a person rolling back in the MLflow UI) decides what scores tomorrow's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Any
+
+import dagster as dg
+import mlflow
+import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+CHAMPION = "champion"
+# skops refuses to load types it does not know; the gradient-boosting predictor is one of ours.
+TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    run_id: str
+    version: str
+    run_url: str
+
+
+class MlflowTracking(dg.ConfigurableResource):
+    """An MLflow tracking server and model registry, addressed by URI."""
+
+    tracking_uri: str
+    experiment_name: str = "e2e-ml"
+    artifact_location: str | None = None
+    ui_url: str | None = None  # where people open the MLflow UI, for links in metadata
+
+    def _activate(self) -> str:
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        experiment = mlflow.get_experiment_by_name(self.experiment_name)
+        if experiment is not None:
+            return experiment.experiment_id
+        return mlflow.create_experiment(self.experiment_name, self.artifact_location)
+
+    def client(self) -> MlflowClient:
+        self._activate()
+        return MlflowClient(self.tracking_uri, self.tracking_uri)
+
+    def run_url(self, experiment_id: str, run_id: str) -> str:
+        base = (self.ui_url or self.tracking_uri).rstrip("/")
+        return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+    def log_model(
+        self,
+        *,
+        model: Any,
+        model_name: str,
+        input_example: pd.DataFrame,
+        params: dict[str, Any],
+        metrics: dict[str, float],
+        tags: dict[str, str],
+        run_name: str,
+    ) -> LoggedModel:
+        """Log a fitted model with its evidence and register it as a new version."""
+        experiment_id = self._activate()
+        with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+            mlflow.log_params(params)
+            mlflow.log_metrics({k: v for k, v in metrics.items() if v == v})
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                registered_model_name=model_name,
+                signature=infer_signature(input_example, model.predict(input_example)),
+                input_example=input_example,
+                pip_requirements=_pip_requirements(),
+                skops_trusted_types=TRUSTED_TYPES,
+            )
+        return LoggedModel(
+            run_id=run.info.run_id,
+            version=str(info.registered_model_version),
+            run_url=self.run_url(experiment_id, run.info.run_id),
+        )
+
+    def champion(self, model_name: str) -> ModelVersion | None:
+        try:
+            return self.client().get_model_version_by_alias(model_name, CHAMPION)
+        except MlflowException as error:
+            if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise
+
+    def promote(self, model_name: str, model_version: str) -> None:
+        self.client().set_registered_model_alias(model_name, CHAMPION, model_version)
+
+    def tag_version(self, model_name: str, model_version: str, tags: dict[str, str]) -> None:
+        client = self.client()
+        for key, value in tags.items():
+            client.set_model_version_tag(model_name, model_version, key, value)
+
+    def load(self, model_name: str, model_version: str) -> Any:
+        self._activate()
+        return mlflow.sklearn.load_model(f"models:/{model_name}/{model_version}")
+
+    def versions(self, model_name: str) -> pd.DataFrame:
+        """Every registered version with its run's metrics and tags, for the report."""
+        client = self.client()
+        try:
+            versions = client.search_model_versions(f"name = '{model_name}'")
+        except MlflowException:
+            return pd.DataFrame()
+        champion = self.champion(model_name)
+        rows = []
+        for v in versions:
+            run = client.get_run(v.run_id) if v.run_id else None
+            rows.append(
+                {
+                    "model_name": model_name,
+                    "model_version": str(v.version),
+                    "run_id": v.run_id,
+                    "created_at": pd.Timestamp(v.creation_timestamp, unit="ms"),
+                    "partition": run.data.tags.get("dagster/partition") if run else None,
+                    "promoted": v.tags.get("promoted") == "true",
+                    "is_champion": champion is not None and champion.version == v.version,
+                    **{f"metric_{k}": val for k, val in (run.data.metrics.items() if run else [])},
+                }
+            )
+        return pd.DataFrame(rows).sort_values("created_at", ignore_index=True) if rows else pd.DataFrame()
+
+
+def _pip_requirements() -> list[str]:
+    """Pinned from this environment: skips MLflow's slow requirement inference (~3 s a run)."""
+    return [
+        f"{package}=={version(package)}" for package in ("mlflow", "scikit-learn", "pandas", "numpy", "skops")
+    ]

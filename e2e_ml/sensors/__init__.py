@@ -1,0 +1,1 @@
+"""Sensors: the landing-zone trigger and, later, the alert sensors."""

@@ -1,0 +1,50 @@
+"""landing_zone_sensor: notices new, late and re-uploaded dumps and runs their days."""
+
+from collections import Counter
+
+import dagster as dg
+
+from e2e_ml.assets.partitions import GRAPH_SETTINGS, daily_partitions
+from e2e_ml.core.landing import changed_days, day_fingerprints, decode_cursor, encode_cursor
+from e2e_ml.jobs import daily_pipeline
+from e2e_ml.resources.storage import LandingZone
+
+
+@dg.sensor(
+    job=daily_pipeline,
+    minimum_interval_seconds=GRAPH_SETTINGS.sensor_interval_seconds,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Lists the landing zone (names, sizes, versions; never contents) and requests "
+    "one run per day whose file set changed since the last tick.",
+)
+def landing_zone_sensor(
+    context: dg.SensorEvaluationContext, landing_zone: LandingZone
+) -> dg.SensorResult | dg.SkipReason:
+    files = landing_zone.list_files()
+    off_layout = [f.name for f in files if f.day is None]
+    if off_layout:
+        context.log.warning(
+            f"{len(off_layout)} file(s) outside the YYYY/MM/DD/ layout are ignored: {off_layout[:5]}"
+        )
+    previous = decode_cursor(context.cursor)
+    current = day_fingerprints(files)
+    days = changed_days(previous, current)
+    valid = set(daily_partitions.get_partition_keys())
+    unpartitioned = [d for d in days if d not in valid]
+    if unpartitioned:
+        context.log.warning(f"files for days outside the partitions are ignored: {unpartitioned[:5]}")
+    days = [d for d in days if d in valid]
+    if not days:
+        return dg.SkipReason(f"no new or changed files among {len(files)} landed")
+    counts = Counter(f.day.isoformat() for f in files if f.day is not None)
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"{day}:{current[day]}",
+                partition_key=day,
+                tags={"e2e_ml/files": str(counts[day])},
+            )
+            for day in days
+        ],
+        cursor=encode_cursor({**previous, **current}),
+    )

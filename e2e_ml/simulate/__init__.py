@@ -1,0 +1,1 @@
+"""Seeded synthetic game telemetry with injectable anomalies."""
