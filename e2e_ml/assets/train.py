@@ -13,10 +13,10 @@ from e2e_ml.resources.tracking import MlflowTracking
 
 
 class TrainingConfig(dg.Config):
-    max_iter: int = 150
-    learning_rate: float = 0.1
-    max_leaf_nodes: int = 31
-    random_state: int = 0
+    max_iter: int = TrainingParams.max_iter
+    learning_rate: float = TrainingParams.learning_rate
+    max_leaf_nodes: int = TrainingParams.max_leaf_nodes
+    random_state: int = TrainingParams.random_state
     promotion_tolerance: float = 0.005  # how much worse than the champion still counts as no worse
     min_training_days: int = 2  # labelled days needed: at least one to learn from, one to judge on
 

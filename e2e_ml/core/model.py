@@ -42,9 +42,9 @@ PREDICTION_COLUMNS = [
 
 @dataclass(frozen=True)
 class TrainingParams:
-    max_iter: int = 150
-    learning_rate: float = 0.1
-    max_leaf_nodes: int = 31
+    max_iter: int = 100
+    learning_rate: float = 0.05
+    max_leaf_nodes: int = 8
     random_state: int = 0
 
 

@@ -118,12 +118,12 @@ def daily_activity(
     friends = rng.poisson(np.exp(1.2 + 0.3 * eng))
 
     logit = (
-        -1.0
-        - 1.2 * eng
-        + 0.45 * crashes
-        - 0.25 * np.log1p(friends)
-        - 0.35 * np.log1p(sessions)
-        + 0.4 * (days_since_install < 14)
+        0.6
+        - 0.4 * eng
+        + 0.6 * crashes
+        - 0.6 * np.log1p(friends)
+        - 0.9 * np.log1p(sessions)
+        + 0.8 * (days_since_install < 30)
         + (1.5 if config.has("label_drift", index) else 0.0)
     )
     churned = (rng.random(n) < _sigmoid(logit)).astype(int)

@@ -1,0 +1,34 @@
+# The two set-up commands of the README, and the checks CI runs.
+#   make demo   install into .venv, then run the whole workflow on the local deployment
+#   make test   install into .venv, then run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test check format dev
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --constraint constraints.txt --editable ".[dev]"
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/e2e-ml demo
+
+dev: $(STAMP)
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.e2e-ml/dagster} $(BIN)/dagster dev
+
+test: $(STAMP)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .

@@ -1,0 +1,125 @@
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from e2e_ml.core.cleaning import REASON, SOURCE_FILE, SOURCE_ROW, clean
+from e2e_ml.core.ingest import read_dump
+
+DAY = date(2026, 1, 5)
+HEADER = (
+    "player_id,event_date,platform,region,sessions,minutes_played,purchases,spend_usd,"
+    "days_since_install,crashes,friends_online,churned_next_7d"
+)
+GOOD = "p000001,2026-01-05,ios,eu,3,42.5,0,0.0,100,0,4,0"
+
+
+def raw_of(*files: tuple[str, list[str]], header: str = HEADER):
+    reads = [read_dump(name, "\n".join([header, *lines]).encode()) for name, lines in files]
+    raw = pd.concat([r.rows for r in reads], ignore_index=True)
+    return raw, {name: r.columns for (name, _), r in zip(files, reads, strict=True)}
+
+
+def test_good_rows_come_out_typed(contract):
+    raw, headers = raw_of(("a.csv", [GOOD]))
+    result = clean(raw, contract, DAY, headers)
+    assert len(result.clean) == 1 and result.quarantine.empty
+    row = result.clean.iloc[0]
+    assert row["sessions"] == 3 and str(result.clean["sessions"].dtype) == "Int64"
+    assert row["event_date"] == pd.Timestamp("2026-01-05")
+    assert row[SOURCE_FILE] == "a.csv" and row[SOURCE_ROW] == 2
+
+
+@pytest.mark.parametrize(
+    ("line", "rule", "column"),
+    [
+        ("p000001,2026-01-05,ios,eu,three,42.5,0,0.0,100,0,4,0", "type:sessions", "three"),
+        ("p000001,2026-01-05,ios,eu,2.5,42.5,0,0.0,100,0,4,0", "type:sessions", "2.5"),
+        ("p000001,2026-01-05,ios,eu,-5,42.5,0,0.0,100,0,4,0", "check:sessions", "in_range"),
+        ("p000001,2026-01-05,wii,eu,3,42.5,0,0.0,100,0,4,0", "check:platform", "isin"),
+        ("bob,2026-01-05,ios,eu,3,42.5,0,0.0,100,0,4,0", "check:player_id", "str_matches"),
+        (",2026-01-05,ios,eu,3,42.5,0,0.0,100,0,4,0", "check:player_id", "not_nullable"),
+        ("p000001,2026-01-04,ios,eu,3,42.5,0,0.0,100,0,4,0", "day:event_date", "2026-01-04"),
+        ("p000001,yesterday,ios,eu,3,42.5,0,0.0,100,0,4,0", "type:event_date", "yesterday"),
+        ("p000001,2026-01-05,ios,eu,3,42.5,0,0.0,100,0,4,2", "check:churned_next_7d", "isin"),
+    ],
+)
+def test_a_bad_row_is_quarantined_naming_file_row_and_rule(contract, line, rule, column):
+    raw, headers = raw_of(("a.csv", [GOOD.replace("p000001", "p000002"), line]))
+    result = clean(raw, contract, DAY, headers)
+    assert len(result.clean) == 1, "the good row of the same file still flows"
+    assert len(result.quarantine) == 1
+    bad = result.quarantine.iloc[0]
+    assert bad[SOURCE_FILE] == "a.csv" and bad[SOURCE_ROW] == 3
+    assert bad[REASON].startswith(rule) and column in bad[REASON]
+
+
+def test_every_rule_a_row_breaks_is_listed(contract):
+    raw, headers = raw_of(("a.csv", ["p000001,2026-01-05,wii,mars,3,42.5,0,0.0,100,0,4,0"]))
+    reason = clean(raw, contract, DAY, headers).quarantine.iloc[0][REASON]
+    assert "check:platform" in reason and "check:region" in reason
+
+
+def test_a_file_missing_a_column_is_rejected_not_imputed(contract):
+    renamed = HEADER.replace("minutes_played", "minutes_played_total")
+    good, _ = raw_of(("a.csv", [GOOD]))
+    renamed_raw, renamed_headers = raw_of(("b.csv", [GOOD.replace("p000001", "p000002")]), header=renamed)
+    raw = pd.concat([good, renamed_raw], ignore_index=True)
+    headers = {"a.csv": HEADER.split(","), **renamed_headers}
+    result = clean(raw, contract, DAY, headers)
+    assert result.clean[SOURCE_FILE].tolist() == ["a.csv"]
+    assert result.quarantine.iloc[0][REASON].startswith(
+        "columns:file lacks contract columns ['minutes_played']"
+    )
+
+
+def test_duplicates_keep_the_last_landed_row_and_quarantine_the_earlier(contract):
+    later = GOOD.replace(",3,42.5,", ",7,42.5,")
+    raw, headers = raw_of(("2026/01/05/a.csv", [GOOD]), ("2026/01/05/b.csv", [later]))
+    result = clean(raw, contract, DAY, headers)
+    assert result.clean["sessions"].tolist() == [7]
+    assert result.quarantine[SOURCE_FILE].tolist() == ["2026/01/05/a.csv"]
+    assert "superseded by 2026/01/05/b.csv row 2" in result.quarantine.iloc[0][REASON]
+
+
+def test_missing_features_are_imputed_from_the_day_and_counted(contract):
+    rows = [
+        "p000001,2026-01-05,ios,eu,2,10.0,0,0.0,100,0,4,0",
+        "p000002,2026-01-05,ios,eu,4,30.0,0,0.0,100,0,4,1",
+        "p000003,2026-01-05,,eu,,,0,0.0,100,0,4,",
+    ]
+    raw, headers = raw_of(("a.csv", rows))
+    result = clean(raw, contract, DAY, headers)
+    imputed = result.clean.set_index("player_id").loc["p000003"]
+    assert imputed["sessions"] == 3 and imputed["minutes_played"] == 20.0 and imputed["platform"] == "ios"
+    assert pd.isna(imputed["churned_next_7d"]), "the target is never imputed"
+    assert result.imputed == {"platform": 1, "sessions": 1, "minutes_played": 1}
+
+
+def test_every_landed_row_is_clean_or_quarantined(contract):
+    from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, simulate_day
+
+    config = SimulationConfig(
+        start=DAY,
+        days=1,
+        players=400,
+        anomalies=tuple(Anomaly.parse(a) for a in ("duplicates@0", "out_of_range@0", "null_burst@0")),
+    )
+    reads = [read_dump(d.name, d.content) for d in simulate_day(config, 0)]
+    raw = pd.concat([r.rows for r in reads], ignore_index=True)
+    headers = {r.rows[SOURCE_FILE].iat[0]: r.columns for r in reads}
+    result = clean(raw, contract, DAY, headers)
+    assert len(result.clean) + len(result.quarantine) == len(raw)
+    assert not result.clean.duplicated(list(contract.key)).any()
+    landed = set(zip(raw[SOURCE_FILE], raw[SOURCE_ROW], strict=True))
+    accounted = set(zip(result.clean[SOURCE_FILE], result.clean[SOURCE_ROW], strict=True)) | set(
+        zip(result.quarantine[SOURCE_FILE], result.quarantine[SOURCE_ROW].astype(int), strict=True)
+    )
+    assert accounted == landed
+    assert set(result.rejected_by_rule) == {"check:minutes_played", "check:sessions", "duplicate:key"}
+
+
+def test_output_is_sorted_by_time_then_id(contract):
+    rows = [GOOD.replace("p000001", f"p00000{i}") for i in (3, 1, 2)]
+    raw, headers = raw_of(("a.csv", rows))
+    assert clean(raw, contract, DAY, headers).clean["player_id"].tolist() == ["p000001", "p000002", "p000003"]

@@ -1,0 +1,43 @@
+from datetime import date
+
+from e2e_ml.core.landing import (
+    LandedFile,
+    changed_days,
+    day_fingerprints,
+    day_of,
+    decode_cursor,
+    encode_cursor,
+)
+
+
+def test_day_comes_from_the_path_prefix():
+    assert day_of("2026/01/31/dump.csv") == date(2026, 1, 31)
+    assert day_of("2026/02/30/dump.csv") is None  # not a date
+    assert day_of("dump.csv") is None
+    assert day_of("2026/01/31/nested/dump.csv") is None
+
+
+def test_a_new_file_changes_only_its_day():
+    before = [LandedFile("2026/01/01/a.csv", 10, "v1"), LandedFile("2026/01/02/b.csv", 10, "v1")]
+    after = [*before, LandedFile("2026/01/01/late.csv", 5, "v1")]
+    assert changed_days(day_fingerprints(before), day_fingerprints(after)) == ["2026-01-01"]
+
+
+def test_a_reuploaded_file_changes_its_day_and_an_unchanged_listing_changes_nothing():
+    files = [LandedFile("2026/01/01/a.csv", 10, "v1")]
+    reuploaded = [LandedFile("2026/01/01/a.csv", 10, "v2")]
+    assert changed_days(day_fingerprints(files), day_fingerprints(reuploaded)) == ["2026-01-01"]
+    assert changed_days(day_fingerprints(files), day_fingerprints(list(reversed(files)))) == []
+
+
+def test_cursor_round_trips_and_is_one_entry_per_day():
+    files = [LandedFile(f"2026/01/01/{i}.csv", i, "v") for i in range(50)]
+    fingerprints = day_fingerprints(files)
+    assert len(fingerprints) == 1
+    assert decode_cursor(encode_cursor(fingerprints)) == fingerprints
+    assert decode_cursor(None) == {}
+
+
+def test_changed_days_are_ordered_oldest_first():
+    current = {"2026-01-03": "c", "2026-01-01": "a", "2026-01-02": "b"}
+    assert changed_days({}, current) == ["2026-01-01", "2026-01-02", "2026-01-03"]
