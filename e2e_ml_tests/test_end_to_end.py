@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from e2e_ml.definitions import build_definitions
-from e2e_ml.deployments import Settings
 from e2e_ml.demo import tick
+from e2e_ml.deployments import Settings
 from e2e_ml.resources.storage import LandingZone
 from e2e_ml.simulate.land import land
 from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, simulate, simulate_day
