@@ -5,9 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.package-lock.json
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test check format dev
+.PHONY: demo test check format dev azurite
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,13 +16,19 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet --constraint constraints.txt --editable ".[dev]"
 	touch $@
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+
 demo: $(STAMP)
 	$(BIN)/e2e-ml demo
 
 dev: $(STAMP)
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.e2e-ml/dagster} $(BIN)/dagster dev
 
-test: $(STAMP)
+azurite: $(STAMP) $(NODE_STAMP)
+	$(BIN)/e2e-ml azurite
+
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 check: $(STAMP)

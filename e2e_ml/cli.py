@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from datetime import date
+from pathlib import Path
 
 from e2e_ml.simulate.telemetry import ANOMALY_KINDS, Anomaly, SimulationConfig, simulate
 
@@ -23,14 +25,21 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--format", choices=["csv", "parquet", "jsonl"], default="csv")
     _simulation_options(sim)
 
+    emulator = commands.add_parser("azurite", help="run Azurite on loopback for the azurite deployment")
+    emulator.add_argument("--port", type=int, default=10000)
+
     args = parser.parse_args(argv)
+    if args.command == "azurite":
+        return run_azurite(args.port)
     anomalies = tuple(Anomaly.parse(text) for text in args.anomaly)
 
     from e2e_ml.deployments import Settings
 
     settings = Settings.from_env()
     if args.command == "simulate":
-        from e2e_ml.resources.storage import LandingZone
+        import dagster as dg
+
+        from e2e_ml.deployments import provision, resources_for
         from e2e_ml.simulate.land import land
 
         config = SimulationConfig(
@@ -41,8 +50,13 @@ def main(argv: list[str] | None = None) -> int:
             file_format=args.format,
             anomalies=anomalies,
         )
-        landing = LandingZone(url=settings.landing_url)
-        landed = land(simulate(config), landing, progress=lambda d: print(f"landed {d.name} ({d.rows} rows)"))
+        provision(settings)
+        with dg.build_resources({"landing": resources_for(settings)["landing_zone"]}) as resources:
+            landed = land(
+                simulate(config),
+                resources.landing,
+                progress=lambda d: print(f"landed {d.name} ({d.rows} rows)"),
+            )
         print(f"{len(landed)} dumps in {settings.landing_url}")
         return 0
 
@@ -55,6 +69,32 @@ def main(argv: list[str] | None = None) -> int:
     for line in where_things_are(settings):
         print("  " + line)
     return 1 if failed else 0
+
+
+def run_azurite(port: int) -> int:
+    """Serve Azurite in the foreground and write the environment that points e2e-ml at it."""
+    import os
+    import signal
+    import threading
+
+    from e2e_ml.azurite import Azurite
+
+    home = Path(os.environ.get("E2E_ML_HOME", ".e2e-ml")).resolve()
+    env_file = home / "azurite.env"
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Azurite(home / "azurite", port=port) as azurite:
+        env_file.touch(mode=0o600)
+        env_file.write_text(
+            f"E2E_ML_DEPLOYMENT=azurite\nAZURE_STORAGE_CONNECTION_STRING='{azurite.connection_string}'\n"
+        )
+        print(f"Azurite Blob service on {azurite.endpoint}; data in {home / 'azurite'}")
+        print(f"In another shell: set -a; . {env_file}; set +a; e2e-ml demo")
+        print("Ctrl-C stops it.")
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    env_file.unlink(missing_ok=True)
+    return 0
 
 
 def _simulation_options(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,8 @@ from typing import Any
 import dagster as dg
 
 from e2e_ml.definitions import build_definitions
-from e2e_ml.deployments import Settings
-from e2e_ml.resources.storage import LandingZone
+from e2e_ml.deployments import CLOUD_CONTAINERS, Settings, provision
+from e2e_ml.resources.storage import LandingZone, StorageLocation
 from e2e_ml.sensors.landing_zone import landing_zone_sensor
 from e2e_ml.simulate.land import land
 from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, simulate, simulate_day
@@ -53,11 +53,9 @@ def tick(
     report: Callable[[str], None] = print,
 ) -> Tick:
     """Evaluate the landing-zone sensor once and execute its run requests, oldest day first."""
-    landing_zone = (defs.resources or {})["landing_zone"]
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"landing_zone": landing_zone}
-    )
-    result = landing_zone_sensor(context)
+    resources = {"landing_zone": (defs.resources or {})["landing_zone"]}
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+        result = landing_zone_sensor(context)
     if isinstance(result, dg.SkipReason):
         return Tick(cursor=cursor, skipped=result.skip_message)
     assert isinstance(result, dg.SensorResult)
@@ -119,39 +117,57 @@ def run_demo(
     seed: int = 7,
     report: Callable[[str], None] = print,
 ) -> Tick:
-    """Reset the local home, simulate `days` days ending yesterday, and run them all."""
+    """Reset the stores, simulate `days` days ending yesterday, and run them all."""
+    if settings.deployment == "azure":
+        raise ValueError("the demo wipes its stores first: run it on the local or azurite deployment")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
-    for folder in ("landing", "lake", "outputs", "mlflow", "dagster"):
-        shutil.rmtree(settings.home / folder, ignore_errors=True)
+    reset(settings)
+    provision(settings)
     today = datetime.now(UTC).date()
     start = today - timedelta(days=days)
     config = SimulationConfig(start=start, days=days, players=players, seed=seed, anomalies=anomalies)
     defs = build_definitions(settings)
     instance = instance_for(settings)
-    landing_zone: LandingZone = (defs.resources or {})["landing_zone"]
 
-    last = today - timedelta(days=1)
-    report(f"1/3 Landing {days} days of simulated telemetry ({start} .. {last}) in {settings.landing_url}")
-    landed = land(simulate(config), landing_zone)
-    report(f"    {len(landed)} dumps, {sum(d.rows for d in landed)} rows")
+    with dg.build_resources({"landing_zone": (defs.resources or {})["landing_zone"]}) as resources:
+        landing_zone: LandingZone = resources.landing_zone
+        last = today - timedelta(days=1)
+        report(
+            f"1/3 Landing {days} days of simulated telemetry ({start} .. {last}) in {settings.landing_url}"
+        )
+        landed = land(simulate(config), landing_zone)
+        report(f"    {len(landed)} dumps, {sum(d.rows for d in landed)} rows")
 
-    report("2/3 Sensor tick: one run per day with new files")
-    first = tick(defs, instance, cursor=None, report=report)
+        report("2/3 Sensor tick: one run per day with new files")
+        first = tick(defs, instance, cursor=None, report=report)
 
-    late_day = max(start, today - timedelta(days=3))
-    report(f"3/3 A late dump lands for {late_day}; the next tick re-runs that day only")
-    late = simulate_day(SimulationConfig(start=late_day, days=1, players=players, seed=seed + 1), 0)[:1]
-    late = [type(d)(d.name.replace("telemetry_", "telemetry_late_"), d.day, d.content, d.rows) for d in late]
-    land(late, landing_zone)
-    second = tick(defs, instance, cursor=first.cursor, report=report)
+        late_day = max(start, today - timedelta(days=3))
+        report(f"3/3 A late dump lands for {late_day}; the next tick re-runs that day only")
+        late = simulate_day(SimulationConfig(start=late_day, days=1, players=players, seed=seed + 1), 0)[0]
+        land([replace(late, name=late.name.replace("telemetry_", "telemetry_late_"))], landing_zone)
+        second = tick(defs, instance, cursor=first.cursor, report=report)
     return Tick(cursor=second.cursor, runs=first.runs + second.runs)
 
 
+def reset(settings: Settings) -> None:
+    """Empty the demo's stores, so every demo starts from the same state."""
+    for folder in ("mlflow", "dagster"):
+        shutil.rmtree(settings.home / folder, ignore_errors=True)
+    stores = {
+        role: StorageLocation(url=settings.url(role), account=settings.account(role))
+        for role in CLOUD_CONTAINERS
+    }
+    with dg.build_resources(stores) as resolved:
+        for role in stores:
+            fs, root = getattr(resolved, role).filesystem()
+            if fs.exists(root):
+                fs.rm(root, recursive=True)
+
+
 def where_things_are(settings: Settings) -> list[str]:
-    outputs = Path(settings.outputs_url)
     return [
-        f"Predictions (Parquet, hive-partitioned): {outputs / 'daily_predictions'}",
-        f"Report extract (Parquet + CSV):          {outputs / 'report'}",
+        f"Predictions (Parquet, hive-partitioned): {settings.outputs_url}/daily_predictions",
+        f"Report extract (Parquet + CSV):          {settings.outputs_url}/report",
         f"Clean data and quarantine (the lake):    {settings.lake_url}",
         f"MLflow runs and models:                  mlflow ui --backend-store-uri {settings.tracking_uri}",
         f"Dagster UI with these runs:              DAGSTER_HOME={os.environ.get('DAGSTER_HOME')} dagster dev",

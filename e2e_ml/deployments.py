@@ -1,13 +1,18 @@
-"""Resources per deployment, read from the environment (one variable picks the deployment).
+"""Resources per deployment, read from the environment; one variable picks the deployment.
 
-| E2E_ML_DEPLOYMENT | landing zone, lake, outputs | MLflow                  |
-| local (default)   | folders under E2E_ML_HOME   | SQLite under E2E_ML_HOME |
+| E2E_ML_DEPLOYMENT | landing zone, lake, outputs                    | MLflow                       |
+|-------------------|------------------------------------------------|------------------------------|
+| local (default)   | folders under E2E_ML_HOME                      | SQLite under E2E_ML_HOME     |
+| azurite           | containers on an Azurite emulator (Blob API)   | SQLite under E2E_ML_HOME     |
+| azure             | Blob containers; the lake on ADLS Gen2         | MLFLOW_TRACKING_URI          |
+
+Secrets are passed as `dg.EnvVar`, so the UI and run metadata show the variable's name only.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,11 +20,13 @@ from typing import Any
 import dagster as dg
 
 from e2e_ml.resources.contract import DataContract
-from e2e_ml.resources.storage import LandingZone, ParquetIOManager, StorageLocation
+from e2e_ml.resources.storage import AzureStorageAccount, LandingZone, ParquetIOManager, StorageLocation
 from e2e_ml.resources.tracking import MlflowTracking
 
 DEFAULT_CONTRACT = Path(__file__).resolve().parent.parent / "contracts" / "game_telemetry.yaml"
-DEPLOYMENTS = ("local",)
+DEPLOYMENTS = ("local", "azurite", "azure")
+CLOUD_CONTAINERS = {"landing": "abfs://landing", "lake": "abfs://lake", "outputs": "abfs://outputs"}
+CREDENTIAL_VARIABLES = ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_KEY")
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,12 @@ class Settings:
     start_date: date = date(2026, 1, 1)
     training_window_days: int = 14
     sensor_interval_seconds: int = 3600
+    sensor_lookback_days: int = 0
     mlflow_tracking_uri: str | None = None
+    urls: dict[str, str] = field(default_factory=dict)  # overrides of landing, lake, outputs
+    azure_account: str | None = None
+    lake_account: str | None = None  # the ADLS Gen2 account, if not the Blob one
+    credential_variables: tuple[str, ...] = ()  # which AZURE_STORAGE_* secrets are set
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -38,31 +50,76 @@ class Settings:
         deployment = env.get("E2E_ML_DEPLOYMENT", "local")
         if deployment not in DEPLOYMENTS:
             raise ValueError(f"E2E_ML_DEPLOYMENT={deployment!r}: expected one of {DEPLOYMENTS}")
-        return cls(
+        settings = cls(
             deployment=deployment,
             home=Path(env.get("E2E_ML_HOME", ".e2e-ml")).resolve(),
             contract=Path(env.get("E2E_ML_CONTRACT", str(DEFAULT_CONTRACT))).resolve(),
             start_date=date.fromisoformat(env.get("E2E_ML_START_DATE", "2026-01-01")),
             training_window_days=_positive(env, "E2E_ML_TRAINING_WINDOW_DAYS", 14),
             sensor_interval_seconds=_positive(env, "E2E_ML_SENSOR_INTERVAL_SECONDS", 3600),
+            sensor_lookback_days=int(env.get("E2E_ML_SENSOR_LOOKBACK_DAYS", "0")),
             mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI"),
+            urls={
+                role: env[f"E2E_ML_{role.upper()}_URL"]
+                for role in CLOUD_CONTAINERS
+                if env.get(f"E2E_ML_{role.upper()}_URL")
+            },
+            azure_account=env.get("AZURE_STORAGE_ACCOUNT"),
+            lake_account=env.get("E2E_ML_LAKE_ACCOUNT"),
+            credential_variables=tuple(v for v in CREDENTIAL_VARIABLES if env.get(v)),
         )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if (
+            self.deployment == "azurite"
+            and "AZURE_STORAGE_CONNECTION_STRING" not in self.credential_variables
+        ):
+            raise ValueError(
+                "E2E_ML_DEPLOYMENT=azurite needs AZURE_STORAGE_CONNECTION_STRING (see `e2e-ml azurite`)"
+            )
+        if self.deployment == "azure" and not (
+            self.azure_account or "AZURE_STORAGE_CONNECTION_STRING" in self.credential_variables
+        ):
+            raise ValueError("E2E_ML_DEPLOYMENT=azure needs AZURE_STORAGE_ACCOUNT (or a connection string)")
+
+    def url(self, role: str) -> str:
+        if role in self.urls:
+            return self.urls[role]
+        if self.deployment == "local":
+            return str(self.home / role)
+        return CLOUD_CONTAINERS[role]
 
     @property
     def landing_url(self) -> str:
-        return str(self.home / "landing")
+        return self.url("landing")
 
     @property
     def lake_url(self) -> str:
-        return str(self.home / "lake")
+        return self.url("lake")
 
     @property
     def outputs_url(self) -> str:
-        return str(self.home / "outputs")
+        return self.url("outputs")
 
     @property
     def tracking_uri(self) -> str:
         return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow' / 'mlflow.db'}"
+
+    def account(self, role: str) -> AzureStorageAccount | None:
+        """Credentials for a role's storage: secrets by reference, resolved when a run starts."""
+        if self.deployment == "local" and not self.urls.get(role, "").startswith("abfs://"):
+            return None
+        secrets = {
+            "connection_string": "AZURE_STORAGE_CONNECTION_STRING",
+            "sas_token": "AZURE_STORAGE_SAS_TOKEN",
+            "account_key": "AZURE_STORAGE_KEY",
+        }
+        return AzureStorageAccount(
+            account_name=(self.lake_account if role == "lake" and self.lake_account else self.azure_account),
+            **{field: dg.EnvVar(var) for field, var in secrets.items() if var in self.credential_variables},
+        )
 
 
 def _positive(env: dict[str, str], name: str, default: int) -> int:
@@ -73,20 +130,43 @@ def _positive(env: dict[str, str], name: str, default: int) -> int:
 
 
 def resources_for(settings: Settings) -> dict[str, Any]:
-    (settings.home / "mlflow").mkdir(parents=True, exist_ok=True)
     return {
-        "landing_zone": LandingZone(url=settings.landing_url),
-        "lake_io_manager": ParquetIOManager(base_url=settings.lake_url),
-        "outputs_io_manager": ParquetIOManager(base_url=settings.outputs_url),
-        "report_store": StorageLocation(url=f"{settings.outputs_url}/report"),
+        "landing_zone": LandingZone(
+            url=settings.landing_url,
+            account=settings.account("landing"),
+            lookback_days=settings.sensor_lookback_days,
+        ),
+        "lake_io_manager": ParquetIOManager(base_url=settings.lake_url, account=settings.account("lake")),
+        "outputs_io_manager": ParquetIOManager(
+            base_url=settings.outputs_url, account=settings.account("outputs")
+        ),
+        "report_store": StorageLocation(
+            url=f"{settings.outputs_url}/report", account=settings.account("outputs")
+        ),
         "mlflow": MlflowTracking(
             tracking_uri=settings.tracking_uri,
-            artifact_location=(settings.home / "mlflow" / "artifacts").as_uri(),
+            artifact_location=None
+            if settings.mlflow_tracking_uri
+            else (settings.home / "mlflow" / "artifacts").as_uri(),
         ),
         "contract": DataContract(path=str(settings.contract)),
     }
 
 
+def provision(settings: Settings) -> None:
+    """Create what the deployment writes into: local folders, or the three containers."""
+    if settings.mlflow_tracking_uri is None:
+        (settings.home / "mlflow").mkdir(parents=True, exist_ok=True)
+    with dg.build_resources(
+        {
+            role: StorageLocation(url=settings.url(role), account=settings.account(role))
+            for role in CLOUD_CONTAINERS
+        }
+    ) as stores:
+        for role in CLOUD_CONTAINERS:
+            getattr(stores, role).create()
+
+
 def executor_for(settings: Settings) -> dg.ExecutorDefinition:
-    """In-process locally: the multiprocess executor costs ~1.7 s per step on a laptop."""
-    return dg.in_process_executor
+    """In-process unless on Azure: the multiprocess executor costs ~1.7 s a step on a laptop."""
+    return dg.multiprocess_executor if settings.deployment == "azure" else dg.in_process_executor

@@ -1,53 +1,80 @@
-"""The real graph, driven through the landing-zone sensor over several simulated days."""
+"""The real graph, driven through the landing-zone sensor over several simulated days.
 
+Runs twice, on the local deployment and on Azurite, with the same assertions; outputs are read
+back with pandas (and adlfs on Azurite), not through the pipeline's own IO manager.
+"""
+
+import os
 from datetime import date, timedelta
 
 import dagster as dg
+import fsspec
 import mlflow
 import pandas as pd
 import pytest
 
 from e2e_ml.definitions import build_definitions
 from e2e_ml.demo import tick
-from e2e_ml.deployments import Settings
-from e2e_ml.resources.storage import LandingZone
+from e2e_ml.deployments import Settings, provision, resources_for
 from e2e_ml.simulate.land import land
 from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, simulate, simulate_day
+from e2e_ml_tests.conftest import azurite_settings
 
 START = date(2026, 1, 5)
 DAYS = 6
 LATE_DAY = START + timedelta(days=3)
 
 
-def read_partitions(root, asset: str) -> dict[str, pd.DataFrame]:
-    folder = root / asset
-    return {
-        p.parent.name.removeprefix("date="): pd.read_parquet(p)
-        for p in sorted(folder.glob("date=*/part.parquet"))
-    }
+def storage_options(settings: Settings) -> dict[str, str]:
+    if settings.deployment == "azurite":
+        return {"connection_string": os.environ["AZURE_STORAGE_CONNECTION_STRING"]}
+    return {}
 
 
-@pytest.fixture(scope="module")
-def workflow(tmp_path_factory):
-    settings = Settings(home=tmp_path_factory.mktemp("e2e") / "home")
-    defs = build_definitions(settings)
-    landing = LandingZone(url=settings.landing_url)
-    config = SimulationConfig(
-        start=START,
-        days=DAYS,
-        players=500,
-        anomalies=tuple(
-            map(Anomaly.parse, ["null_burst@1", "duplicates@2", "corrupt_file@4", "out_of_range@5"])
-        ),
+def read_table(settings: Settings, role: str, relative: str) -> pd.DataFrame:
+    url = f"{settings.url(role)}/{relative}"
+    if url.endswith(".csv"):
+        return pd.read_csv(url, storage_options=storage_options(settings) or None)
+    return pd.read_parquet(url, storage_options=storage_options(settings) or None)
+
+
+def read_partitions(settings: Settings, role: str, asset: str) -> dict[str, pd.DataFrame]:
+    fs, root = fsspec.core.url_to_fs(f"{settings.url(role)}/{asset}", **storage_options(settings))
+    days = sorted(
+        path.split("/")[-2].removeprefix("date=") for path in fs.glob(f"{root}/date=*/part.parquet")
     )
-    land(simulate(config), landing)
-    with dg.instance_for_test() as instance:
-        first = tick(defs, instance, cursor=None, report=lambda line: None)
-        late = simulate_day(SimulationConfig(start=LATE_DAY, days=1, players=500, seed=99), 0)[0]
-        landing.write(late.name.replace("telemetry_", "telemetry_late_"), late.content)
-        second = tick(defs, instance, cursor=first.cursor, report=lambda line: None)
-        third = tick(defs, instance, cursor=second.cursor, report=lambda line: None)
-        yield settings, first, second, third
+    return {day: read_table(settings, role, f"{asset}/date={day}/part.parquet") for day in days}
+
+
+@pytest.fixture(scope="module", params=["local", "azurite"])
+def workflow(request, tmp_path_factory):
+    home = tmp_path_factory.mktemp("e2e") / "home"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        if request.param == "azurite":
+            settings = azurite_settings(home, request.getfixturevalue("azurite"), monkeypatch)
+        else:
+            settings = Settings(home=home)
+        provision(settings)
+        defs = build_definitions(settings)
+        config = SimulationConfig(
+            start=START,
+            days=DAYS,
+            players=500,
+            anomalies=tuple(
+                map(Anomaly.parse, ["null_burst@1", "duplicates@2", "corrupt_file@4", "out_of_range@5"])
+            ),
+        )
+        with (
+            dg.build_resources({"landing": resources_for(settings)["landing_zone"]}) as resources,
+            dg.instance_for_test() as instance,
+        ):
+            land(simulate(config), resources.landing)
+            first = tick(defs, instance, cursor=None, report=lambda line: None)
+            late = simulate_day(SimulationConfig(start=LATE_DAY, days=1, players=500, seed=99), 0)[0]
+            resources.landing.write(late.name.replace("telemetry_", "telemetry_late_"), late.content)
+            second = tick(defs, instance, cursor=first.cursor, report=lambda line: None)
+            third = tick(defs, instance, cursor=second.cursor, report=lambda line: None)
+            yield settings, first, second, third
 
 
 def test_every_run_succeeds_and_only_changed_days_rerun(workflow):
@@ -60,9 +87,8 @@ def test_every_run_succeeds_and_only_changed_days_rerun(workflow):
 
 def test_landed_rows_reconcile_with_clean_and_quarantined(workflow):
     settings = workflow[0]
-    lake = settings.home / "lake"
     raw, clean, quarantine = (
-        read_partitions(lake, a) for a in ("raw_stream", "clean_dataset", "quarantined_rows")
+        read_partitions(settings, "lake", a) for a in ("raw_stream", "clean_dataset", "quarantined_rows")
     )
     assert sorted(raw) == [(START + timedelta(days=i)).isoformat() for i in range(DAYS)]
     for day in raw:
@@ -72,15 +98,15 @@ def test_landed_rows_reconcile_with_clean_and_quarantined(workflow):
         .str.startswith("duplicate")
         .any()
     )
-    manifest = read_partitions(lake, "raw_manifest")[(START + timedelta(days=4)).isoformat()]
+    manifest = read_partitions(settings, "lake", "raw_manifest")[(START + timedelta(days=4)).isoformat()]
     assert (manifest["status"] == "refused").sum() == 1
     assert "not UTF-8" in manifest.loc[manifest["status"] == "refused", "reason"].iat[0]
 
 
 def test_predictions_exist_for_every_day_with_a_champion_and_are_not_duplicated(workflow):
     settings = workflow[0]
-    clean = read_partitions(settings.home / "lake", "clean_dataset")
-    predictions = read_partitions(settings.home / "outputs", "daily_predictions")
+    clean = read_partitions(settings, "lake", "clean_dataset")
+    predictions = read_partitions(settings, "outputs", "daily_predictions")
     scored_days = [day for day, frame in predictions.items() if len(frame)]
     # The first two days have no history to learn from; every later day is scored.
     assert scored_days == [(START + timedelta(days=i)).isoformat() for i in range(2, DAYS)]
@@ -93,7 +119,7 @@ def test_predictions_exist_for_every_day_with_a_champion_and_are_not_duplicated(
 def test_late_file_rematerialized_its_day_with_more_rows(workflow):
     settings, first, second, _ = workflow
     day = LATE_DAY.isoformat()
-    raw = read_partitions(settings.home / "lake", "raw_stream")[day]
+    raw = read_partitions(settings, "lake", "raw_stream")[day]
     assert raw["_source_file"].str.contains("telemetry_late_").any()
     before = next(r for r in first.runs if r.dagster_run.tags["dagster/partition"] == day)
     landed = {
@@ -125,14 +151,13 @@ def test_mlflow_holds_one_run_per_trained_partition(workflow):
 
 def test_report_extract_summarises_every_scored_day(workflow):
     settings = workflow[0]
-    report = settings.home / "outputs" / "report"
-    summary = pd.read_parquet(report / "daily_summary.parquet")
-    predictions = read_partitions(settings.home / "outputs", "daily_predictions")
+    summary = read_table(settings, "outputs", "report/daily_summary.parquet")
+    predictions = read_partitions(settings, "outputs", "daily_predictions")
     expected = {day: len(frame) for day, frame in predictions.items() if len(frame)}
     assert {d.isoformat(): n for d, n in zip(summary["date"], summary["rows"], strict=True)} == expected
     assert summary["roc_auc"].between(0.5, 1).all()
-    assert pd.read_csv(report / "daily_summary.csv").shape[0] == len(summary)
-    versions = pd.read_parquet(report / "model_versions.parquet")
+    assert read_table(settings, "outputs", "report/daily_summary.csv").shape[0] == len(summary)
+    versions = read_table(settings, "outputs", "report/model_versions.parquet")
     assert versions["is_champion"].sum() == 1
 
 
@@ -146,3 +171,15 @@ def test_demo_command_runs_and_says_where_results_are(tmp_path, monkeypatch, cap
     assert "all runs succeeded" in out
     assert str(tmp_path / "demo" / "outputs" / "daily_predictions") in out
     assert (tmp_path / "demo" / "outputs" / "report" / "daily_summary.csv").exists()
+
+
+def test_no_secret_appears_in_events_metadata_or_tags(workflow):
+    settings, first, second, _ = workflow
+    if settings.deployment != "azurite":
+        pytest.skip("the local deployment has no secret")
+    connection_string = os.environ["AZURE_STORAGE_CONNECTION_STRING"]
+    key = connection_string.split("AccountKey=")[1].split(";")[0]
+    for run in first.runs + second.runs:
+        assert key not in str(run.dagster_run.tags)
+        for event in run.all_events:
+            assert key not in str(event), event.event_type_value

@@ -30,7 +30,7 @@ MANIFEST_COLUMNS = ["file", "day", "size", "version", "status", "reason", "rows"
 )
 def ingest(context: dg.AssetExecutionContext, landing_zone: LandingZone):
     day = date.fromisoformat(context.partition_key)
-    files = landing_zone.list_files([day])
+    files = landing_zone.list_day(day)
     reads, manifest = [], []
     for file in files:
         entry = {

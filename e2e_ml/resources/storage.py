@@ -7,8 +7,7 @@ landing zone, the lake and the outputs share this code on every deployment.
 from __future__ import annotations
 
 import io
-import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
@@ -27,50 +26,93 @@ def open_filesystem(url: str, storage_options: dict[str, Any]) -> tuple[Abstract
     return fs, root.rstrip("/")
 
 
-def write_atomically(fs: AbstractFileSystem, path: str, data: bytes) -> None:
-    """Write beside the target, then move into place: readers see the old object or the new one."""
-    parent = path.rsplit("/", 1)[0]
-    fs.makedirs(parent, exist_ok=True)
-    temporary = f"{parent}/.{path.rsplit('/', 1)[-1]}.{uuid.uuid4().hex}.tmp"
-    fs.pipe_file(temporary, data)
-    try:
-        fs.mv(temporary, path)
-    finally:
-        if fs.exists(temporary):
-            fs.rm(temporary)
+def write_whole(fs: AbstractFileSystem, path: str, data: bytes) -> None:
+    """Replace `path` so that readers see the old object or the new one, never a part.
+
+    On a file system fsspec's transaction writes a temporary file and renames it at the end;
+    on Blob storage an upload becomes visible only when its block list is committed at close.
+    """
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    with fs.transaction, fs.open(path, "wb") as file:
+        file.write(data)
+
+
+class AzureStorageAccount(dg.ConfigurableResource):
+    """How to reach an Azure storage account (or Azurite). Set secrets with `dg.EnvVar`.
+
+    The first credential given wins: a connection string, a SAS token, an account key; with
+    none, `DefaultAzureCredential` (managed identity, workload identity, `az login`).
+    """
+
+    account_name: str | None = None
+    connection_string: str | None = None
+    sas_token: str | None = None
+    account_key: str | None = None
+
+    def storage_options(self) -> dict[str, Any]:
+        if self.connection_string:
+            return {"connection_string": self.connection_string}
+        if not self.account_name:
+            raise ValueError("Azure storage needs AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT")
+        if self.sas_token:
+            return {"account_name": self.account_name, "sas_token": self.sas_token}
+        if self.account_key:
+            return {"account_name": self.account_name, "account_key": self.account_key}
+        return {"account_name": self.account_name, "anon": False}
 
 
 class StorageLocation(dg.ConfigurableResource):
-    """A base URL on some storage. Subclasses for clouds supply credentials."""
+    """A base URL on some storage: a folder, or `abfs://container/prefix` with an account."""
 
     url: str
-
-    def storage_options(self) -> dict[str, Any]:
-        return {}
+    account: AzureStorageAccount | None = None
 
     def filesystem(self) -> tuple[AbstractFileSystem, str]:
-        return open_filesystem(self.url, self.storage_options())
+        return open_filesystem(self.url, self.account.storage_options() if self.account else {})
 
     def display_url(self, relative: str = "") -> str:
         return f"{self.url.rstrip('/')}/{relative}" if relative else self.url
 
     def write(self, relative: str, data: bytes) -> str:
         fs, root = self.filesystem()
-        write_atomically(fs, f"{root}/{relative}", data)
+        write_whole(fs, f"{root}/{relative}", data)
         return self.display_url(relative)
+
+    def create(self) -> None:
+        """Make the folder, or the container at the head of the URL; no-op if it exists."""
+        fs, root = self.filesystem()
+        if self.account is None:
+            fs.makedirs(root, exist_ok=True)
+            return
+        container = root.split("/", 1)[0]
+        if not fs.exists(container):
+            fs.mkdir(container)
 
 
 class LandingZone(StorageLocation):
     """Where upstream systems drop their dumps, laid out by day: YYYY/MM/DD/<file>."""
 
-    def list_files(self, days: list[date] | None = None) -> list[LandedFile]:
+    # 0 lists the whole zone each tick; N lists only the months that cover the last N days,
+    # so a tick's cost stops growing with history (files older than that are not noticed).
+    lookback_days: int = 0
+
+    def list_recent(self, today: date) -> list[LandedFile]:
         """Names, sizes and versions only: listing never reads a file's content."""
+        if not self.lookback_days:
+            return self._list([""])
+        since = today - timedelta(days=self.lookback_days)
+        months = pd.period_range(since, today, freq="M")
+        recent = self._list([f"{month.year:04d}/{month.month:02d}/" for month in months])
+        return [f for f in recent if f.day is not None and f.day >= since]
+
+    def list_day(self, day: date) -> list[LandedFile]:
+        return self._list([f"{day:%Y/%m/%d}/"])
+
+    def _list(self, prefixes: list[str]) -> list[LandedFile]:
         fs, root = self.filesystem()
-        prefixes = [f"{root}/{d:%Y/%m/%d}" for d in days] if days else [root]
         found: dict[str, dict[str, Any]] = {}
         for prefix in prefixes:
-            if fs.exists(prefix):
-                found.update(fs.find(prefix, detail=True))
+            found.update(fs.find(f"{root}/{prefix}", detail=True))
         return sorted(
             (
                 LandedFile(
@@ -97,12 +139,10 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     """
 
     base_url: str
-
-    def storage_options(self) -> dict[str, Any]:
-        return {}
+    account: AzureStorageAccount | None = None
 
     def _filesystem(self) -> tuple[AbstractFileSystem, str]:
-        return open_filesystem(self.base_url, self.storage_options())
+        return open_filesystem(self.base_url, self.account.storage_options() if self.account else {})
 
     @staticmethod
     def _relative(asset_key: dg.AssetKey, partition_key: str | None) -> str:
@@ -117,7 +157,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         relative = self._relative(context.asset_key, partition)
         buffer = io.BytesIO()
         obj.to_parquet(buffer, index=False)
-        write_atomically(fs, f"{root}/{relative}", buffer.getvalue())
+        write_whole(fs, f"{root}/{relative}", buffer.getvalue())
         context.add_output_metadata(
             {
                 "rows": dg.MetadataValue.int(len(obj)),

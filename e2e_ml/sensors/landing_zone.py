@@ -1,6 +1,7 @@
 """landing_zone_sensor: notices new, late and re-uploaded dumps and runs their days."""
 
 from collections import Counter
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -20,7 +21,7 @@ from e2e_ml.resources.storage import LandingZone
 def landing_zone_sensor(
     context: dg.SensorEvaluationContext, landing_zone: LandingZone
 ) -> dg.SensorResult | dg.SkipReason:
-    files = landing_zone.list_files()
+    files = landing_zone.list_recent(datetime.now(UTC).date())
     off_layout = [f.name for f in files if f.day is None]
     if off_layout:
         context.log.warning(

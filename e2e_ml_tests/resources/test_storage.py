@@ -1,3 +1,5 @@
+from datetime import date
+
 import dagster as dg
 import pandas as pd
 
@@ -54,12 +56,29 @@ def test_landing_zone_lists_by_day_without_reading(tmp_path):
     landing = LandingZone(url=str(tmp_path))
     landing.write("2026/01/05/a.csv", b"abc")
     landing.write("2026/01/06/b.csv", b"defg")
-    assert [(f.name, f.size) for f in landing.list_files()] == [
+    assert [(f.name, f.size) for f in landing.list_recent(date.today())] == [
         ("2026/01/05/a.csv", 3),
         ("2026/01/06/b.csv", 4),
     ]
-    from datetime import date
-
-    assert [f.name for f in landing.list_files([date(2026, 1, 6)])] == ["2026/01/06/b.csv"]
-    assert landing.list_files([date(2026, 2, 1)]) == []
+    assert [f.name for f in landing.list_day(date(2026, 1, 6))] == ["2026/01/06/b.csv"]
+    assert landing.list_day(date(2026, 2, 1)) == []
     assert landing.read("2026/01/05/a.csv") == b"abc"
+
+
+def test_lookback_lists_only_the_months_that_cover_it(tmp_path, monkeypatch):
+    landing = LandingZone(url=str(tmp_path), lookback_days=12)
+    for name in ("2026/11/20/a.csv", "2026/11/10/b.csv", "2026/10/30/c.csv", "2025/03/01/old.csv"):
+        landing.write(name, b"x")
+    listed: list[str] = []
+    original = LandingZone._list
+
+    def spy(self, prefixes):
+        listed.extend(prefixes)
+        return original(self, prefixes)
+
+    monkeypatch.setattr(LandingZone, "_list", spy)
+    names = [f.name for f in landing.list_recent(date(2026, 11, 24))]
+    assert names == ["2026/11/20/a.csv"]
+    assert listed == ["2026/11/"]
+    assert [f.name for f in landing.list_recent(date(2026, 12, 1))] == ["2026/11/20/a.csv"]
+    assert listed[1:] == ["2026/11/", "2026/12/"]

@@ -11,10 +11,11 @@ def landing(tmp_path) -> LandingZone:
 
 
 def evaluate(landing: LandingZone, cursor: str | None):
-    with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(
-            instance=instance, cursor=cursor, resources={"landing_zone": landing}
-        )
+    resources = {"landing_zone": landing}
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context,
+    ):
         return landing_zone_sensor(context)
 
 
