@@ -8,6 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from e2e_ml.deployments import Settings
 from e2e_ml.simulate.telemetry import ANOMALY_KINDS, Anomaly, SimulationConfig, simulate
 
 
@@ -25,17 +26,20 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--format", choices=["csv", "parquet", "jsonl"], default="csv")
     _simulation_options(sim)
 
+    model = commands.add_parser("model", help="show, pin or unpin the champion model in MLflow")
+    model.add_argument("action", choices=["show", "pin", "unpin"])
+    model.add_argument("version", nargs="?", help="the version to pin")
+
     emulator = commands.add_parser("azurite", help="run Azurite on loopback for the azurite deployment")
     emulator.add_argument("--port", type=int, default=10000)
 
     args = parser.parse_args(argv)
     if args.command == "azurite":
         return run_azurite(args.port)
-    anomalies = tuple(Anomaly.parse(text) for text in args.anomaly)
-
-    from e2e_ml.deployments import Settings
-
     settings = Settings.from_env()
+    if args.command == "model":
+        return manage_model(settings, args.action, args.version)
+    anomalies = tuple(Anomaly.parse(text) for text in args.anomaly)
     if args.command == "simulate":
         import dagster as dg
 
@@ -69,6 +73,25 @@ def main(argv: list[str] | None = None) -> int:
     for line in where_things_are(settings):
         print("  " + line)
     return 1 if failed else 0
+
+
+def manage_model(settings: Settings, action: str, version: str | None) -> int:
+    """The champion as people see it: which version serves, and holding or releasing a pin."""
+    from e2e_ml.deployments import resources_for
+
+    resources = resources_for(settings)
+    tracking, model_name = resources["mlflow"], resources["contract"].model_name
+    if action == "pin":
+        if not version:
+            print("e2e-ml model pin: give the version to pin", file=sys.stderr)
+            return 2
+        tracking.pin(model_name, version)
+    elif action == "unpin":
+        tracking.pin(model_name, None)
+    champion = tracking.champion(model_name)
+    pinned = " (pinned: no automatic promotion)" if tracking.is_pinned(model_name) else ""
+    print(f"{model_name}: champion is version {champion.version if champion else 'none yet'}{pinned}")
+    return 0
 
 
 def run_azurite(port: int) -> int:

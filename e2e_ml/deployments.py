@@ -39,6 +39,7 @@ class Settings:
     sensor_interval_seconds: int = 3600
     sensor_lookback_days: int = 0
     mlflow_tracking_uri: str | None = None
+    mlflow_ui_url: str = "http://127.0.0.1:5000"
     urls: dict[str, str] = field(default_factory=dict)  # overrides of landing, lake, outputs
     azure_account: str | None = None
     lake_account: str | None = None  # the ADLS Gen2 account, if not the Blob one
@@ -59,6 +60,7 @@ class Settings:
             sensor_interval_seconds=_positive(env, "E2E_ML_SENSOR_INTERVAL_SECONDS", 3600),
             sensor_lookback_days=int(env.get("E2E_ML_SENSOR_LOOKBACK_DAYS", "0")),
             mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI"),
+            mlflow_ui_url=env.get("E2E_ML_MLFLOW_UI_URL", "http://127.0.0.1:5000"),
             urls={
                 role: env[f"E2E_ML_{role.upper()}_URL"]
                 for role in CLOUD_CONTAINERS
@@ -145,6 +147,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         ),
         "mlflow": MlflowTracking(
             tracking_uri=settings.tracking_uri,
+            ui_url=settings.mlflow_ui_url,
             artifact_location=None
             if settings.mlflow_tracking_uri
             else (settings.home / "mlflow" / "artifacts").as_uri(),

@@ -28,12 +28,14 @@ def daily_predictions(
         context.log.warning(f"{context.partition_key}: no champion model yet; nothing scored")
         return dg.Output(pd.DataFrame(columns=PREDICTION_COLUMNS), metadata={"status": "no champion yet"})
     model = mlflow.load(contract.model_name, champion.version)
-    predictions = score_rows(model, clean_dataset, contract.load(), contract.model_name, champion.version)
+    predictions = score_rows(
+        model, clean_dataset, contract.load(), contract.model_name, str(champion.version)
+    )
     return dg.Output(
         predictions,
         metadata={
             "status": "scored",
-            "model_version": champion.version,
+            "model_version": str(champion.version),
             "mean_score": dg.MetadataValue.float(float(predictions["score"].mean())),
             "positive_rate": dg.MetadataValue.float(float(predictions["predicted"].mean())),
         },

@@ -81,19 +81,25 @@ def trained_model(
         },
         run_name=f"{spec.name}-{context.partition_key}",
     )
-    promoted = is_no_worse(
+    no_worse = is_no_worse(
         result.metrics[metric],
         champion_metrics.get(metric, float("nan")),
         spec.roles.task,
         config.promotion_tolerance,
     )
+    pinned = mlflow.is_pinned(contract.model_name)
+    promoted = no_worse and not pinned
     if promoted:
         mlflow.promote(contract.model_name, logged.version)
-    mlflow.tag_version(contract.model_name, logged.version, {"promoted": str(promoted).lower()})
+    reason = "champion is pinned" if pinned else f"{metric} worse than the champion's"
     decision = (
         f"version {logged.version} promoted to champion"
         if promoted
-        else f"version {logged.version} rejected; champion stays version {champion and champion.version}"
+        else f"version {logged.version} not promoted ({reason}); champion stays version "
+        f"{champion and champion.version}"
+    )
+    mlflow.tag_version(
+        contract.model_name, logged.version, {"promoted": str(promoted).lower(), "decision": decision}
     )
     context.log.info(f"{context.partition_key}: {metric} {result.metrics[metric]:.4f}; {decision}")
     return dg.MaterializeResult(

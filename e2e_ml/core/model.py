@@ -128,8 +128,19 @@ def metrics_for(actual: pd.Series | np.ndarray, scores: np.ndarray, task: Task) 
         "pr_auc": float(average_precision_score(actual, scores)) if both_classes else float("nan"),
         "log_loss": float(log_loss(actual, clipped, labels=[0, 1])),
         "brier": float(brier_score_loss(actual, scores)),
+        "calibration_error": calibration_error(actual, scores),
         "positive_rate": float(actual.mean()),
     }
+
+
+def calibration_error(actual: np.ndarray, scores: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: how far predicted probabilities sit from observed rates."""
+    which = np.minimum((np.asarray(scores) * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in np.unique(which):
+        members = which == b
+        total += members.sum() * abs(float(np.mean(scores[members])) - float(np.mean(actual[members])))
+    return total / len(actual) if len(actual) else float("nan")
 
 
 def baseline_metrics(y_train: pd.Series, y_holdout: pd.Series, task: Task) -> dict[str, float]:
@@ -162,7 +173,7 @@ def score_rows(
             "predicted": predicted,
             "actual": rows[contract.roles.target].astype("float64").to_numpy(),
             "model_name": model_name,
-            "model_version": model_version,
+            "model_version": str(model_version),
         },
         columns=PREDICTION_COLUMNS,
     )

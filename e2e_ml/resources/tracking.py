@@ -19,6 +19,7 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 CHAMPION = "champion"
+PINNED = "champion_pinned"
 # skops refuses to load types it does not know; the gradient-boosting predictor is one of ours.
 TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
@@ -36,7 +37,7 @@ class MlflowTracking(dg.ConfigurableResource):
     tracking_uri: str
     experiment_name: str = "e2e-ml"
     artifact_location: str | None = None
-    ui_url: str | None = None  # where people open the MLflow UI, for links in metadata
+    ui_url: str = "http://127.0.0.1:5000"  # where people open the MLflow UI, for links in metadata
 
     def _activate(self) -> str:
         mlflow.set_tracking_uri(self.tracking_uri)
@@ -51,8 +52,7 @@ class MlflowTracking(dg.ConfigurableResource):
         return MlflowClient(self.tracking_uri, self.tracking_uri)
 
     def run_url(self, experiment_id: str, run_id: str) -> str:
-        base = (self.ui_url or self.tracking_uri).rstrip("/")
-        return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+        return f"{self.ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
 
     def log_model(
         self,
@@ -95,6 +95,23 @@ class MlflowTracking(dg.ConfigurableResource):
 
     def promote(self, model_name: str, model_version: str) -> None:
         self.client().set_registered_model_alias(model_name, CHAMPION, model_version)
+
+    def is_pinned(self, model_name: str) -> bool:
+        """A person pinned the champion (registered-model tag): no automatic promotion."""
+        try:
+            model = self.client().get_registered_model(model_name)
+        except MlflowException:
+            return False
+        return model.tags.get(PINNED) == "true"
+
+    def pin(self, model_name: str, model_version: str | None) -> None:
+        """Pin `model_version` as champion, or unpin with None; what `e2e-ml model` does."""
+        client = self.client()
+        if model_version is None:
+            client.delete_registered_model_tag(model_name, PINNED)
+            return
+        client.set_registered_model_alias(model_name, CHAMPION, model_version)
+        client.set_registered_model_tag(model_name, PINNED, "true")
 
     def tag_version(self, model_name: str, model_version: str, tags: dict[str, str]) -> None:
         client = self.client()

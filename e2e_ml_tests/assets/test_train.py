@@ -1,0 +1,137 @@
+"""The model lifecycle against a real MLflow store (SQLite): promotion, rejection, pin, rollback."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+
+from e2e_ml.cli import main
+from e2e_ml.definitions import build_definitions
+from e2e_ml.demo import QUIET_LOGS
+from e2e_ml.deployments import DEFAULT_CONTRACT, Settings, provision, resources_for
+from e2e_ml.simulate.land import land
+from e2e_ml.simulate.telemetry import SimulationConfig, simulate
+
+START = date(2026, 2, 2)
+WEAK = {"max_iter": 1, "max_leaf_nodes": 2}
+
+
+@dataclass
+class Lab:
+    settings: Settings
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+
+    def run(self, day_index: int, **training) -> dg.ExecuteInProcessResult:
+        run_config = {**QUIET_LOGS, "ops": {"trained_model": {"config": training}}}
+        return self.defs.resolve_job_def("daily_pipeline").execute_in_process(
+            partition_key=(START + timedelta(days=day_index)).isoformat(),
+            instance=self.instance,
+            run_config=run_config,
+        )
+
+    def metadata(self, run: dg.ExecuteInProcessResult, asset: str) -> dict:
+        return {
+            key: getattr(value, "value", value)
+            for event in run.get_asset_materialization_events()
+            if event.asset_key == dg.AssetKey(asset)
+            for key, value in event.materialization.metadata.items()
+        }
+
+    def predictions(self, day_index: int) -> pd.DataFrame:
+        day = (START + timedelta(days=day_index)).isoformat()
+        return pd.read_parquet(
+            Path(self.settings.outputs_url) / "daily_predictions" / f"date={day}" / "part.parquet"
+        )
+
+
+def lab_for(home: Path, contract: Path = DEFAULT_CONTRACT, days: int = 6):
+    settings = Settings(home=home, contract=contract)
+    provision(settings)
+    with dg.build_resources({"landing": resources_for(settings)["landing_zone"]}) as resources:
+        land(simulate(SimulationConfig(start=START, days=days, players=600)), resources.landing)
+    return settings
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch):
+    settings = lab_for(tmp_path / "home")
+    monkeypatch.setenv("E2E_ML_HOME", str(settings.home))
+    with dg.instance_for_test() as instance:
+        yield Lab(settings, build_definitions(settings), instance)
+
+
+def test_champion_moves_only_for_a_model_no_worse_and_respects_people(lab, capsys):
+    for day in (0, 1):
+        assert lab.metadata(lab.run(day), "trained_model")["status"] == "insufficient history"
+
+    first = lab.metadata(lab.run(2, **WEAK), "trained_model")
+    assert (first["status"], first["model_version"]) == ("promoted", "1"), "no champion yet: any model"
+
+    better = lab.metadata(lab.run(3), "trained_model")
+    assert (better["status"], better["model_version"]) == ("promoted", "2")
+    assert better["roc_auc"] > better["champion_roc_auc"], "judged against v1 on the same holdout"
+
+    worse_run = lab.run(4, **WEAK)
+    worse = lab.metadata(worse_run, "trained_model")
+    assert (worse["status"], worse["model_version"]) == ("rejected", "3")
+    assert worse["roc_auc"] < worse["champion_roc_auc"]
+    assert "champion stays version 2" in worse["decision"]
+    assert set(lab.predictions(4)["model_version"]) == {"2"}, (
+        "a rejected challenger changes nothing downstream"
+    )
+
+    assert main(["model", "pin", "1"]) == 0  # a person rolls back and holds it
+    assert "champion is version 1 (pinned" in capsys.readouterr().out
+    pinned = lab.metadata(lab.run(5), "trained_model")
+    assert pinned["status"] == "rejected" and "champion is pinned" in pinned["decision"]
+    assert set(lab.predictions(5)["model_version"]) == {"1"}, "predictions follow the alias a person set"
+
+    assert main(["model", "unpin"]) == 0
+    released = lab.metadata(lab.run(5), "trained_model")
+    assert released["status"] == "promoted"
+    assert set(lab.predictions(5)["model_version"]) == {released["model_version"]}
+
+
+def test_each_training_is_one_finished_mlflow_run_with_its_evidence(lab):
+    for day in (0, 1, 2):
+        lab.run(day)
+    mlflow.set_tracking_uri(lab.settings.tracking_uri)
+    runs = mlflow.search_runs(experiment_names=["e2e-ml"], output_format="list")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["dagster/partition"] == (START + timedelta(days=2)).isoformat()
+    assert run.data.params["window_start"] == START.isoformat()
+    assert run.data.params["window_end"] == (START + timedelta(days=1)).isoformat()
+    assert len(run.data.params["data_digest"]) == 16
+    for metric in ("roc_auc", "pr_auc", "log_loss", "brier", "calibration_error", "baseline_roc_auc"):
+        assert metric in run.data.metrics
+    assert run.data.metrics["roc_auc"] > run.data.metrics["baseline_roc_auc"]
+    info = mlflow.models.get_model_info("models:/e2e-ml-game_telemetry/1")
+    assert info.signature is not None and info.saved_input_example_info is not None
+
+
+def test_a_regression_contract_runs_through_the_graph(tmp_path):
+    doc = yaml.safe_load(DEFAULT_CONTRACT.read_text())
+    doc["name"] = "game_minutes"
+    doc["roles"].update(target="minutes_played", task="regression")
+    doc["roles"]["features"] = [f for f in doc["roles"]["features"] if f != "minutes_played"]
+    contract = tmp_path / "minutes.yaml"
+    contract.write_text(yaml.safe_dump(doc, sort_keys=False))
+    settings = lab_for(tmp_path / "home", contract=contract, days=3)
+    with dg.instance_for_test() as instance:
+        lab = Lab(settings, build_definitions(settings), instance)
+        for day in range(3):
+            assert lab.run(day).success
+        trained = lab.metadata(lab.run(2), "trained_model")
+    assert trained["rmse"] < trained["baseline_rmse"]
+    predictions = lab.predictions(2)
+    assert (predictions["score"] == predictions["predicted"]).all()
+    summary = pd.read_parquet(Path(settings.outputs_url) / "report" / "daily_summary.parquet")
+    assert summary["rmse"].notna().all() and summary["roc_auc"].isna().all()
