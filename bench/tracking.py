@@ -70,7 +70,7 @@ def main(repeat: int = 5) -> dict:
         "logging_over_training": round(logging / training, 3),
     }
     path = save("tracking", figures)
-    print("MLflow logging overhead per trained partition (best of %d)" % repeat)
+    print(f"MLflow logging overhead per trained partition (best of {repeat})")
     print(
         table(
             [
