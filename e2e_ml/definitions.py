@@ -1,6 +1,4 @@
-"""The one Definitions: the asset graph, its sensors and the deployment's resources."""
-
-from __future__ import annotations
+"""The one Definitions: the asset graph, its checks, its sensors and the deployment's resources."""
 
 import dagster as dg
 
@@ -9,16 +7,33 @@ from e2e_ml.assets.predict import daily_predictions
 from e2e_ml.assets.prepare import prepare
 from e2e_ml.assets.report import report_extract
 from e2e_ml.assets.train import trained_model
+from e2e_ml.checks.contract import contract_violations
+from e2e_ml.checks.drift import feature_drift_check, prediction_drift
+from e2e_ml.checks.freshness import landed_files, landed_files_fresh
+from e2e_ml.checks.volume import file_volume
 from e2e_ml.deployments import Settings, executor_for, resources_for
 from e2e_ml.jobs import daily_pipeline
+from e2e_ml.sensors.alerts import check_failure_alert, run_failure_alert, slow_run_alert
 from e2e_ml.sensors.landing_zone import landing_zone_sensor
+
+ASSETS: list[dg.AssetsDefinition | dg.AssetSpec] = [
+    landed_files,
+    ingest,
+    prepare,
+    trained_model,
+    daily_predictions,
+    report_extract,
+]
+CHECKS = [landed_files_fresh, file_volume, contract_violations, feature_drift_check, prediction_drift]
+ALERT_SENSORS = [run_failure_alert, slow_run_alert, check_failure_alert]
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[ingest, prepare, trained_model, daily_predictions, report_extract],
+        assets=ASSETS,
+        asset_checks=CHECKS,
         jobs=[daily_pipeline],
-        sensors=[landing_zone_sensor],
+        sensors=[landing_zone_sensor, *ALERT_SENSORS],
         resources=resources_for(settings),
         executor=executor_for(settings),
     )

@@ -53,12 +53,10 @@ def tick(
     report: Callable[[str], None] = print,
 ) -> Tick:
     """Evaluate the landing-zone sensor once and execute its run requests, oldest day first."""
-    resources = {"landing_zone": (defs.resources or {})["landing_zone"]}
-    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
-        result = landing_zone_sensor(context)
-    if isinstance(result, dg.SkipReason):
-        return Tick(cursor=cursor, skipped=result.skip_message)
-    assert isinstance(result, dg.SensorResult)
+    result = evaluate_sensor(landing_zone_sensor, defs, instance, cursor)
+    if not result.run_requests:
+        reason = result.skip_reason.skip_message if result.skip_reason else None
+        return Tick(cursor=result.cursor, skipped=reason or "no run requested")
     job = defs.resolve_job_def("daily_pipeline")
     outcome = Tick(cursor=result.cursor)
     requests = sorted(result.run_requests or [], key=lambda r: r.partition_key or "")
@@ -77,6 +75,23 @@ def tick(
         outcome.runs.append(run)
         report(f"  [{number}/{len(requests)}] {request.partition_key}: {describe(run)}")
     return outcome
+
+
+def evaluate_sensor(
+    sensor: dg.SensorDefinition, defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None
+) -> dg.SensorResult:
+    """One tick of a sensor, as the daemon would run it: its events are stored on the instance."""
+    resources = {key: (defs.resources or {})[key] for key in sensor.required_resource_keys}
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+        result = sensor(context)
+        cursor = context.cursor
+    if isinstance(result, dg.SkipReason):
+        return dg.SensorResult(skip_reason=result, cursor=cursor)
+    if not isinstance(result, dg.SensorResult):
+        return dg.SensorResult(cursor=cursor)
+    for event in result.asset_events:
+        instance.report_runless_asset_event(event)
+    return result
 
 
 def describe(run: dg.ExecuteInProcessResult) -> str:

@@ -20,6 +20,8 @@ from typing import Any
 import dagster as dg
 
 from e2e_ml.resources.contract import DataContract
+from e2e_ml.resources.monitoring import MonitoringPolicy
+from e2e_ml.resources.notify import AzureDevOpsChannel, EmailChannel, Notifier, WebhookChannel
 from e2e_ml.resources.storage import AzureStorageAccount, LandingZone, ParquetIOManager, StorageLocation
 from e2e_ml.resources.tracking import MlflowTracking
 
@@ -132,19 +134,18 @@ def _positive(env: dict[str, str], name: str, default: int) -> int:
 
 
 def resources_for(settings: Settings) -> dict[str, Any]:
+    lake = StorageLocation(url=settings.lake_url, account=settings.account("lake"))
+    outputs = StorageLocation(url=settings.outputs_url, account=settings.account("outputs"))
     return {
         "landing_zone": LandingZone(
             url=settings.landing_url,
             account=settings.account("landing"),
             lookback_days=settings.sensor_lookback_days,
         ),
-        "lake_io_manager": ParquetIOManager(base_url=settings.lake_url, account=settings.account("lake")),
-        "outputs_io_manager": ParquetIOManager(
-            base_url=settings.outputs_url, account=settings.account("outputs")
-        ),
-        "report_store": StorageLocation(
-            url=f"{settings.outputs_url}/report", account=settings.account("outputs")
-        ),
+        "lake": lake,
+        "outputs": outputs,
+        "lake_io_manager": ParquetIOManager(store=lake),
+        "outputs_io_manager": ParquetIOManager(store=outputs),
         "mlflow": MlflowTracking(
             tracking_uri=settings.tracking_uri,
             ui_url=settings.mlflow_ui_url,
@@ -153,7 +154,52 @@ def resources_for(settings: Settings) -> dict[str, Any]:
             else (settings.home / "mlflow" / "artifacts").as_uri(),
         ),
         "contract": DataContract(path=str(settings.contract)),
+        "monitoring": MonitoringPolicy(
+            max_silence_hours=float(os.environ.get("E2E_ML_MAX_SILENCE_HOURS", 13)),
+            run_budget_seconds=int(os.environ.get("E2E_ML_RUN_BUDGET_SECONDS", 1800)),
+            alert_on_warn=os.environ.get("E2E_ML_ALERT_ON_WARN", "true").lower() == "true",
+            dagster_url=os.environ.get("E2E_ML_DAGSTER_URL", "http://127.0.0.1:3000"),
+        ),
+        "notifier": notifier_from_env(settings),
     }
+
+
+def notifier_from_env(settings: Settings) -> Notifier:
+    """Channels are on when their variables are set; secrets stay references to variables."""
+    env = os.environ
+    email = None
+    if env.get("E2E_ML_SMTP_HOST"):
+        email = EmailChannel(
+            host=env["E2E_ML_SMTP_HOST"],
+            port=int(env.get("E2E_ML_SMTP_PORT", 587)),
+            sender=env.get("E2E_ML_SMTP_SENDER", "e2e-ml@localhost"),
+            recipients=[r.strip() for r in env.get("E2E_ML_SMTP_RECIPIENTS", "").split(",") if r.strip()],
+            username=env.get("E2E_ML_SMTP_USERNAME"),
+            password=dg.EnvVar("E2E_ML_SMTP_PASSWORD") if env.get("E2E_ML_SMTP_PASSWORD") else None,
+            starttls=env.get("E2E_ML_SMTP_STARTTLS", "true").lower() == "true",
+        )
+    webhook = None
+    if env.get("E2E_ML_WEBHOOK_URL"):
+        flavor = env.get("E2E_ML_WEBHOOK_FLAVOR", "teams")
+        if flavor not in ("teams", "slack"):
+            raise ValueError(f"E2E_ML_WEBHOOK_FLAVOR={flavor!r}: expected teams or slack")
+        webhook = WebhookChannel(url=dg.EnvVar("E2E_ML_WEBHOOK_URL"), flavor=flavor)  # type: ignore[arg-type]
+    devops = None
+    if env.get("E2E_ML_DEVOPS_ORG_URL"):
+        devops = AzureDevOpsChannel(
+            organization_url=env["E2E_ML_DEVOPS_ORG_URL"],
+            project=env.get("E2E_ML_DEVOPS_PROJECT", ""),
+            personal_access_token=dg.EnvVar("E2E_ML_DEVOPS_PAT"),
+            work_item_type=env.get("E2E_ML_DEVOPS_WORK_ITEM_TYPE", "Bug"),
+            area_path=env.get("E2E_ML_DEVOPS_AREA_PATH"),
+        )
+    default_log = str(settings.home / "alerts.jsonl") if settings.deployment != "azure" else None
+    return Notifier(
+        alert_log=env.get("E2E_ML_ALERT_LOG", default_log),
+        email=email,
+        webhook=webhook,
+        devops=devops,
+    )
 
 
 def provision(settings: Settings) -> None:

@@ -27,6 +27,7 @@ MANIFEST_COLUMNS = ["file", "day", "size", "version", "status", "reason", "rows"
     },
     partitions_def=daily_partitions,
     group_name="ingest",
+    deps=["landed_files"],
 )
 def ingest(context: dg.AssetExecutionContext, landing_zone: LandingZone):
     day = date.fromisoformat(context.partition_key)

@@ -1,13 +1,11 @@
 """report_extract: BI-ready tables over every day's predictions and every model version."""
 
-import io
-
 import dagster as dg
 import pandas as pd
 
 from e2e_ml.core.metrics import daily_summary
 from e2e_ml.resources.contract import DataContract
-from e2e_ml.resources.storage import StorageLocation
+from e2e_ml.resources.storage import StorageLocation, parquet_bytes
 from e2e_ml.resources.tracking import MlflowTracking
 
 
@@ -21,14 +19,14 @@ def report_extract(
     daily_predictions: pd.DataFrame,
     contract: DataContract,
     mlflow: MlflowTracking,
-    report_store: StorageLocation,
+    outputs: StorageLocation,
 ) -> dg.MaterializeResult:
     summary = daily_summary(daily_predictions, contract.load().roles.task)
     versions = mlflow.versions(contract.model_name)
     urls = {}
     for name, table in (("daily_summary", summary), ("model_versions", versions)):
-        urls[f"{name}_parquet"] = report_store.write(f"{name}.parquet", _parquet(table))
-        urls[f"{name}_csv"] = report_store.write(f"{name}.csv", table.to_csv(index=False).encode())
+        urls[f"{name}_parquet"] = outputs.write(f"report/{name}.parquet", parquet_bytes(table))
+        urls[f"{name}_csv"] = outputs.write(f"report/{name}.csv", table.to_csv(index=False).encode())
     context.log.info(f"report: {len(summary)} days, {len(versions)} model versions")
     return dg.MaterializeResult(
         metadata={
@@ -39,9 +37,3 @@ def report_extract(
             "summary": dg.MetadataValue.md(summary.tail(14).to_markdown(index=False)),
         }
     )
-
-
-def _parquet(table: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    table.to_parquet(buffer, index=False)
-    return buffer.getvalue()

@@ -6,8 +6,9 @@ import dagster as dg
 import pandas as pd
 
 from e2e_ml.assets.partitions import GRAPH_SETTINGS, daily_partitions, training_window
+from e2e_ml.checks.quality import nothing_trained, quality_result, quality_spec
 from e2e_ml.core.features import feature_frame, labelled
-from e2e_ml.core.model import PRIMARY_METRIC, TrainingParams, evaluate, is_no_worse, train
+from e2e_ml.core.model import PRIMARY_METRIC, TrainingParams, evaluate, train
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.tracking import MlflowTracking
 
@@ -24,6 +25,7 @@ class TrainingConfig(dg.Config):
 @dg.asset(
     partitions_def=daily_partitions,
     ins={"clean_dataset": dg.AssetIn(partition_mapping=training_window)},
+    check_specs=[quality_spec],
     group_name="train",
     description=f"Model trained on up to {GRAPH_SETTINGS.training_window_days} clean days before "
     "the partition's day, evaluated on the latest of them, tracked in MLflow.",
@@ -43,7 +45,10 @@ def trained_model(
             f"{context.partition_key}: {len(days)} labelled day(s) before it, "
             f"{config.min_training_days} needed; no model trained"
         )
-        return dg.MaterializeResult(metadata={"status": "insufficient history", "days": len(days)})
+        return dg.MaterializeResult(
+            metadata={"status": "insufficient history", "days": len(days)},
+            check_results=[nothing_trained(f"{len(days)} labelled day(s) of history")],
+        )
 
     params = TrainingParams(
         max_iter=config.max_iter,
@@ -81,17 +86,14 @@ def trained_model(
         },
         run_name=f"{spec.name}-{context.partition_key}",
     )
-    no_worse = is_no_worse(
-        result.metrics[metric],
-        champion_metrics.get(metric, float("nan")),
-        spec.roles.task,
-        config.promotion_tolerance,
+    quality = quality_result(
+        result.metrics, result.baseline, champion_metrics, spec.roles.task, config.promotion_tolerance
     )
     pinned = mlflow.is_pinned(contract.model_name)
-    promoted = no_worse and not pinned
+    promoted = quality.passed and not pinned
     if promoted:
         mlflow.promote(contract.model_name, logged.version)
-    reason = "champion is pinned" if pinned else f"{metric} worse than the champion's"
+    reason = "champion is pinned" if quality.passed else quality.description
     decision = (
         f"version {logged.version} promoted to champion"
         if promoted
@@ -103,6 +105,7 @@ def trained_model(
     )
     context.log.info(f"{context.partition_key}: {metric} {result.metrics[metric]:.4f}; {decision}")
     return dg.MaterializeResult(
+        check_results=[quality],
         metadata={
             "status": "promoted" if promoted else "rejected",
             "model_version": logged.version,
@@ -114,7 +117,7 @@ def trained_model(
             "holdout_rows": result.holdout_rows,
             "window": f"{days[0]} .. {days[-1]}",
             "decision": decision,
-        }
+        },
     )
 
 

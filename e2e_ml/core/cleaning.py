@@ -29,11 +29,15 @@ class CleanResult:
 
     @property
     def rejected_by_rule(self) -> dict[str, int]:
-        """Count of quarantined rows per broken rule (a row may break several)."""
-        if self.quarantine.empty:
-            return {}
-        rules = self.quarantine[REASON].str.split("; ").explode().str.split(" ", n=1).str[0]
-        return {str(k): int(v) for k, v in rules.value_counts().sort_index().items()}
+        return rule_counts(self.quarantine)
+
+
+def rule_counts(quarantine: pd.DataFrame) -> dict[str, int]:
+    """Count of quarantined rows per broken rule (a row may break several)."""
+    if quarantine.empty:
+        return {}
+    rules = quarantine[REASON].str.split("; ").explode().str.split(" ", n=1).str[0]
+    return {str(k): int(v) for k, v in rules.value_counts().sort_index().items()}
 
 
 def clean(

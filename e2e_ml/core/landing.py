@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 DAY_LAYOUT = re.compile(r"^(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/[^/]+$")
 
@@ -22,6 +22,7 @@ class LandedFile:
     name: str  # path relative to the landing zone root, e.g. 2026/01/31/dump.csv
     size: int
     version: str  # etag on object stores, mtime on a file system
+    modified: datetime | None = None  # when it landed, as the store reports it
 
     @property
     def day(self) -> date | None:

@@ -7,7 +7,7 @@ landing zone, the lake and the outputs share this code on every deployment.
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -78,6 +78,27 @@ class StorageLocation(dg.ConfigurableResource):
         write_whole(fs, f"{root}/{relative}", data)
         return self.display_url(relative)
 
+    def read_table(self, relative: str) -> pd.DataFrame:
+        fs, root = self.filesystem()
+        return pd.read_parquet(io.BytesIO(fs.cat_file(f"{root}/{relative}")))
+
+    def partitions(self, asset: str) -> set[str]:
+        """Which daily partitions of `asset` exist: one listing, not one probe per partition."""
+        fs, root = self.filesystem()
+        prefix = f"{PARTITION_FIELD}="
+        found = fs.glob(f"{root}/{asset}/{prefix}*/{PART_FILE}")
+        return {path.rsplit("/", 2)[-2][len(prefix) :] for path in found}
+
+    def read_partitions(self, asset: str, keys: list[str]) -> tuple[pd.DataFrame, list[str]]:
+        """The given partitions that exist, concatenated, and which keys those were."""
+        existing = self.partitions(asset)
+        present = [key for key in keys if key in existing]
+        frames = [self.read_table(table_path(asset, key)) for key in present]
+        non_empty = [frame for frame in frames if len(frame)]
+        if not non_empty:
+            return (frames[0] if frames else pd.DataFrame()), present
+        return pd.concat(non_empty, ignore_index=True), present
+
     def create(self) -> None:
         """Make the folder, or the container at the head of the URL; no-op if it exists."""
         fs, root = self.filesystem()
@@ -119,6 +140,7 @@ class LandingZone(StorageLocation):
                     name=path[len(root) + 1 :],
                     size=int(info.get("size") or 0),
                     version=str(info.get("etag") or info.get("mtime") or info.get("last_modified")),
+                    modified=_modified(info),
                 )
                 for path, info in found.items()
                 if info.get("type", "file") == "file"
@@ -132,37 +154,24 @@ class LandingZone(StorageLocation):
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
-    """Tables as Parquet under `base_url`, one file per daily partition in hive layout.
+    """Tables as Parquet in a store, one file per daily partition in hive layout.
 
     `<base>/<asset>/date=YYYY-MM-DD/part.parquet` for partitioned assets and
     `<base>/<asset>/part.parquet` otherwise, so DuckDB, Spark and Power BI read them as they are.
     """
 
-    base_url: str
-    account: AzureStorageAccount | None = None
-
-    def _filesystem(self) -> tuple[AbstractFileSystem, str]:
-        return open_filesystem(self.base_url, self.account.storage_options() if self.account else {})
-
-    @staticmethod
-    def _relative(asset_key: dg.AssetKey, partition_key: str | None) -> str:
-        folder = "/".join(asset_key.path)
-        if partition_key is None:
-            return f"{folder}/{PART_FILE}"
-        return f"{folder}/{PARTITION_FIELD}={partition_key}/{PART_FILE}"
+    store: StorageLocation
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
-        fs, root = self._filesystem()
         partition = context.partition_key if context.has_partition_key else None
-        relative = self._relative(context.asset_key, partition)
-        buffer = io.BytesIO()
-        obj.to_parquet(buffer, index=False)
-        write_whole(fs, f"{root}/{relative}", buffer.getvalue())
+        relative = table_path("/".join(context.asset_key.path), partition)
+        data = parquet_bytes(obj)
+        url = self.store.write(relative, data)
         context.add_output_metadata(
             {
                 "rows": dg.MetadataValue.int(len(obj)),
-                "bytes": dg.MetadataValue.int(buffer.tell()),
-                "url": dg.MetadataValue.path(f"{self.base_url.rstrip('/')}/{relative}"),
+                "bytes": dg.MetadataValue.int(len(data)),
+                "url": dg.MetadataValue.path(url),
                 "dagster/column_schema": dg.TableSchema(
                     columns=[dg.TableColumn(str(c), str(t)) for c, t in obj.dtypes.items()]
                 ),
@@ -170,31 +179,34 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         )
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
-        fs, root = self._filesystem()
+        asset = "/".join(context.asset_key.path)
         if not context.has_asset_partitions:
-            return pd.read_parquet(
-                io.BytesIO(fs.cat_file(f"{root}/{self._relative(context.asset_key, None)}"))
-            )
+            return self.store.read_table(table_path(asset, None))
         wanted = sorted(context.asset_partition_keys)
-        existing = self._existing_partitions(fs, root, context.asset_key)
-        present = [key for key in wanted if key in existing]
+        frame, present = self.store.read_partitions(asset, wanted)
         if len(present) < len(wanted):
             context.log.info(
-                f"{context.asset_key.to_user_string()}: {len(present)} of {len(wanted)} requested "
-                "partitions exist; reading those"
+                f"{asset}: {len(present)} of {len(wanted)} requested partitions exist; read those"
             )
-        frames = [
-            pd.read_parquet(io.BytesIO(fs.cat_file(f"{root}/{self._relative(context.asset_key, key)}")))
-            for key in present
-        ]
-        non_empty = [frame for frame in frames if len(frame)]
-        if not non_empty:
-            return frames[0] if frames else pd.DataFrame()
-        return pd.concat(non_empty, ignore_index=True)
+        return frame
 
-    def _existing_partitions(self, fs: AbstractFileSystem, root: str, asset_key: dg.AssetKey) -> set[str]:
-        """One listing instead of one probe per partition: cheap on object stores."""
-        folder = f"{root}/{'/'.join(asset_key.path)}"
-        pattern = f"{folder}/{PARTITION_FIELD}=*/{PART_FILE}"
-        prefix = f"{PARTITION_FIELD}="
-        return {path.rsplit("/", 2)[-2][len(prefix) :] for path in fs.glob(pattern)}
+
+def _modified(info: dict[str, Any]) -> datetime | None:
+    """Modification time from a listing: `mtime` on file systems, `last_modified` on Blob."""
+    if isinstance(info.get("last_modified"), datetime):
+        return info["last_modified"]
+    if info.get("mtime") is not None:
+        return datetime.fromtimestamp(float(info["mtime"]), UTC)
+    return None
+
+
+def table_path(asset: str, partition_key: str | None) -> str:
+    if partition_key is None:
+        return f"{asset}/{PART_FILE}"
+    return f"{asset}/{PARTITION_FIELD}={partition_key}/{PART_FILE}"
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from e2e_ml.assets.partitions import GRAPH_SETTINGS, daily_partitions
+from e2e_ml.checks.freshness import freshness_evaluation
 from e2e_ml.core.landing import changed_days, day_fingerprints, decode_cursor, encode_cursor
 from e2e_ml.jobs import daily_pipeline
+from e2e_ml.resources.monitoring import MonitoringPolicy
 from e2e_ml.resources.storage import LandingZone
 
 
@@ -16,12 +18,14 @@ from e2e_ml.resources.storage import LandingZone
     minimum_interval_seconds=GRAPH_SETTINGS.sensor_interval_seconds,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Lists the landing zone (names, sizes, versions; never contents) and requests "
-    "one run per day whose file set changed since the last tick.",
+    "one run per day whose file set changed since the last tick; reports the zone's freshness.",
 )
 def landing_zone_sensor(
-    context: dg.SensorEvaluationContext, landing_zone: LandingZone
-) -> dg.SensorResult | dg.SkipReason:
-    files = landing_zone.list_recent(datetime.now(UTC).date())
+    context: dg.SensorEvaluationContext, landing_zone: LandingZone, monitoring: MonitoringPolicy
+) -> dg.SensorResult:
+    now = datetime.now(UTC)
+    files = landing_zone.list_recent(now.date())
+    freshness = freshness_evaluation(files, now, monitoring)
     off_layout = [f.name for f in files if f.day is None]
     if off_layout:
         context.log.warning(
@@ -36,7 +40,11 @@ def landing_zone_sensor(
         context.log.warning(f"files for days outside the partitions are ignored: {unpartitioned[:5]}")
     days = [d for d in days if d in valid]
     if not days:
-        return dg.SkipReason(f"no new or changed files among {len(files)} landed")
+        return dg.SensorResult(
+            skip_reason=f"no new or changed files among {len(files)} landed",
+            cursor=context.cursor,
+            asset_events=[freshness],
+        )
     counts = Counter(f.day.isoformat() for f in files if f.day is not None)
     return dg.SensorResult(
         run_requests=[
@@ -48,4 +56,5 @@ def landing_zone_sensor(
             for day in days
         ],
         cursor=encode_cursor({**previous, **current}),
+        asset_events=[freshness],
     )

@@ -3,7 +3,7 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
-from e2e_ml.resources.storage import LandingZone, ParquetIOManager
+from e2e_ml.resources.storage import LandingZone, ParquetIOManager, StorageLocation
 
 daily = dg.DailyPartitionsDefinition(start_date="2026-01-01")
 
@@ -20,7 +20,7 @@ def total(numbers: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_partitions_land_in_hive_layout_and_load_back_together(tmp_path):
-    io_manager = ParquetIOManager(base_url=str(tmp_path / "lake"))
+    io_manager = ParquetIOManager(store=StorageLocation(url=str(tmp_path / "lake")))
     for day in ("2026-01-02", "2026-01-03"):
         result = dg.materialize([numbers], partition_key=day, resources={"io": io_manager})
         assert result.success
@@ -34,7 +34,7 @@ def test_partitions_land_in_hive_layout_and_load_back_together(tmp_path):
 
 
 def test_rerun_overwrites_a_partition_and_leaves_no_temporary_files(tmp_path):
-    io_manager = ParquetIOManager(base_url=str(tmp_path / "lake"))
+    io_manager = ParquetIOManager(store=StorageLocation(url=str(tmp_path / "lake")))
     for _ in range(2):
         dg.materialize([numbers], partition_key="2026-01-04", resources={"io": io_manager})
     folder = tmp_path / "lake" / "numbers" / "date=2026-01-04"
@@ -44,7 +44,7 @@ def test_rerun_overwrites_a_partition_and_leaves_no_temporary_files(tmp_path):
 
 
 def test_materialization_metadata_says_rows_bytes_and_where(tmp_path):
-    io_manager = ParquetIOManager(base_url=str(tmp_path / "lake"))
+    io_manager = ParquetIOManager(store=StorageLocation(url=str(tmp_path / "lake")))
     result = dg.materialize([numbers], partition_key="2026-01-03", resources={"io": io_manager})
     metadata = result.asset_materializations_for_node("numbers")[0].metadata
     assert metadata["rows"].value == 3

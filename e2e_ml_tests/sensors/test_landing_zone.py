@@ -1,6 +1,7 @@
 import dagster as dg
 import pytest
 
+from e2e_ml.resources.monitoring import MonitoringPolicy
 from e2e_ml.resources.storage import LandingZone
 from e2e_ml.sensors.landing_zone import landing_zone_sensor
 
@@ -11,7 +12,7 @@ def landing(tmp_path) -> LandingZone:
 
 
 def evaluate(landing: LandingZone, cursor: str | None):
-    resources = {"landing_zone": landing}
+    resources = {"landing_zone": landing, "monitoring": MonitoringPolicy()}
     with (
         dg.instance_for_test() as instance,
         dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context,
@@ -21,8 +22,8 @@ def evaluate(landing: LandingZone, cursor: str | None):
 
 def test_nothing_landed_is_a_skip(landing):
     result = evaluate(landing, None)
-    assert isinstance(result, dg.SkipReason)
-    assert "no new or changed files among 0" in (result.skip_message or "")
+    assert not result.run_requests
+    assert "no new or changed files among 0" in (result.skip_reason.skip_message or "")
 
 
 def test_one_run_per_day_then_nothing_until_files_change(landing):
@@ -30,11 +31,10 @@ def test_one_run_per_day_then_nothing_until_files_change(landing):
     landing.write("2026/01/05/b.csv", b"y")
     landing.write("2026/01/06/a.csv", b"z")
     first = evaluate(landing, None)
-    assert isinstance(first, dg.SensorResult)
     assert [r.partition_key for r in first.run_requests] == ["2026-01-05", "2026-01-06"]
     assert first.run_requests[0].tags["e2e_ml/files"] == "2"
 
-    assert isinstance(evaluate(landing, first.cursor), dg.SkipReason)
+    assert not evaluate(landing, first.cursor).run_requests
 
     landing.write("2026/01/05/late.csv", b"late")
     second = evaluate(landing, first.cursor)
@@ -48,14 +48,13 @@ def test_a_reupload_with_new_content_reruns_its_day_once(landing):
     landing.write("2026/01/05/a.csv", b"version two, longer")
     second = evaluate(landing, first.cursor)
     assert [r.partition_key for r in second.run_requests] == ["2026-01-05"]
-    assert isinstance(evaluate(landing, second.cursor), dg.SkipReason)
+    assert not evaluate(landing, second.cursor).run_requests
 
 
 def test_files_off_the_day_layout_or_before_the_partitions_are_not_run(landing):
     landing.write("stray.csv", b"x")
     landing.write("1999/01/01/old.csv", b"x")
-    result = evaluate(landing, None)
-    assert isinstance(result, dg.SkipReason)
+    assert not evaluate(landing, None).run_requests
 
 
 def test_the_tick_never_reads_file_contents(landing, monkeypatch):
@@ -65,4 +64,19 @@ def test_the_tick_never_reads_file_contents(landing, monkeypatch):
         raise AssertionError("the sensor read a file")
 
     monkeypatch.setattr(LandingZone, "read", refuse)
-    assert isinstance(evaluate(landing, None), dg.SensorResult)
+    assert evaluate(landing, None).run_requests
+
+
+def test_each_tick_reports_the_landing_zone_freshness(landing, tmp_path):
+    import os
+    import time
+
+    landing.write("2026/01/05/a.csv", b"x")
+    fresh = evaluate(landing, None).asset_events[0]
+    assert fresh.passed and fresh.check_name == "fresh"
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(tmp_path / "landing" / "2026/01/05/a.csv", (two_days_ago, two_days_ago))
+    stale = evaluate(landing, None).asset_events[0]
+    assert not stale.passed
+    assert stale.metadata["hours_since_newest_file"].value > 47
+    assert stale.metadata["newest_file"].value == "2026/01/05/a.csv"

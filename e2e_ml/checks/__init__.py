@@ -1,0 +1,1 @@
+"""Asset checks, one module per concern: freshness, volume, contract, drift, quality."""

@@ -1,0 +1,41 @@
+"""Contract violations: refused files and the share of rows the contract rejected."""
+
+import dagster as dg
+import pandas as pd
+
+from e2e_ml.core.cleaning import rule_counts
+
+WARN_REJECTED_SHARE = 0.01  # above this the day needs a look
+ERROR_REJECTED_SHARE = 0.10  # above this something upstream is broken
+
+
+@dg.asset_check(
+    asset="clean_dataset",
+    additional_ins={"quarantined_rows": dg.AssetIn(), "raw_manifest": dg.AssetIn()},
+    description=f"No refused file and at most {WARN_REJECTED_SHARE:.0%} of landed rows rejected "
+    f"(ERROR above {ERROR_REJECTED_SHARE:.0%} or for any refused file).",
+)
+def contract_violations(
+    clean_dataset: pd.DataFrame, quarantined_rows: pd.DataFrame, raw_manifest: pd.DataFrame
+) -> dg.AssetCheckResult:
+    landed = len(clean_dataset) + len(quarantined_rows)
+    share = len(quarantined_rows) / landed if landed else 0.0
+    refused = raw_manifest[raw_manifest["status"] == "refused"]
+    error = len(refused) > 0 or share > ERROR_REJECTED_SHARE
+    passed = refused.empty and share <= WARN_REJECTED_SHARE
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR if error else dg.AssetCheckSeverity.WARN,
+        description=None if passed else f"{len(refused)} refused file(s), {share:.1%} of rows rejected",
+        metadata={
+            "rejected_share": dg.MetadataValue.float(round(share, 4)),
+            "warn_above": WARN_REJECTED_SHARE,
+            "error_above": ERROR_REJECTED_SHARE,
+            "rejected_rows": len(quarantined_rows),
+            "landed_rows": landed,
+            "rejected_by_rule": dg.MetadataValue.json(rule_counts(quarantined_rows)),
+            "refused_files": dg.MetadataValue.md(
+                refused[["file", "reason"]].to_markdown(index=False) if len(refused) else "none"
+            ),
+        },
+    )

@@ -1,0 +1,91 @@
+"""Drift: features of the day against the trailing clean days; predictions against past days."""
+
+import dagster as dg
+import pandas as pd
+
+from e2e_ml.checks.history import trailing_days
+from e2e_ml.core.monitoring import distribution_test, feature_drift, population_stability
+from e2e_ml.resources.contract import DataContract
+from e2e_ml.resources.storage import StorageLocation
+
+REFERENCE_DAYS = 14
+PREDICTION_REFERENCE_DAYS = 7
+PSI_THRESHOLD = 0.2
+P_VALUE_THRESHOLD = 0.01
+POSITIVE_RATE_SHIFT = 0.10
+
+
+@dg.asset_check(
+    asset="clean_dataset",
+    name="feature_drift",
+    description=f"No feature drifted against the previous {REFERENCE_DAYS} clean days "
+    f"(PSI > {PSI_THRESHOLD} and a KS or chi-square p-value < {P_VALUE_THRESHOLD}).",
+)
+def feature_drift_check(
+    context: dg.AssetCheckExecutionContext,
+    clean_dataset: pd.DataFrame,
+    lake: StorageLocation,
+    contract: DataContract,
+) -> dg.AssetCheckResult:
+    reference, days = lake.read_partitions(
+        "clean_dataset", trailing_days(context.partition_key, REFERENCE_DAYS)
+    )
+    if reference.empty or clean_dataset.empty:
+        return dg.AssetCheckResult(passed=True, metadata={"reference_days": "none yet"})
+    spec = contract.load()
+    report = feature_drift(
+        reference,
+        clean_dataset,
+        spec.numeric_features,
+        spec.categorical_features,
+        PSI_THRESHOLD,
+        P_VALUE_THRESHOLD,
+    )
+    drifted = report.loc[report["drifted"], "feature"].tolist()
+    return dg.AssetCheckResult(
+        passed=not drifted,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=None if not drifted else f"drifted: {', '.join(drifted)}",
+        metadata={
+            "drifted_features": dg.MetadataValue.json(drifted),
+            "max_psi": dg.MetadataValue.float(float(report["psi"].max())),
+            "per_feature": dg.MetadataValue.md(report.to_markdown(index=False)),
+            "reference_days": f"{days[0]} .. {days[-1]} ({len(days)} days)",
+        },
+    )
+
+
+@dg.asset_check(
+    asset="daily_predictions",
+    description=f"Scores and positive rate in line with the previous {PREDICTION_REFERENCE_DAYS} days "
+    f"(score PSI <= {PSI_THRESHOLD}, positive rate within {POSITIVE_RATE_SHIFT:.0%}).",
+)
+def prediction_drift(
+    context: dg.AssetCheckExecutionContext, daily_predictions: pd.DataFrame, outputs: StorageLocation
+) -> dg.AssetCheckResult:
+    reference, days = outputs.read_partitions(
+        "daily_predictions", trailing_days(context.partition_key, PREDICTION_REFERENCE_DAYS)
+    )
+    if reference.empty or daily_predictions.empty:
+        return dg.AssetCheckResult(passed=True, metadata={"reference_days": "none yet"})
+    psi = population_stability(reference["score"], daily_predictions["score"], categorical=False)
+    test, statistic, p_value = distribution_test(
+        reference["score"], daily_predictions["score"], categorical=False
+    )
+    rate, past_rate = float(daily_predictions["predicted"].mean()), float(reference["predicted"].mean())
+    score_drift = psi > PSI_THRESHOLD and p_value < P_VALUE_THRESHOLD
+    rate_shift = abs(rate - past_rate) > POSITIVE_RATE_SHIFT
+    passed = not (score_drift or rate_shift)
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=None if passed else f"score PSI {psi:.2f}, positive rate {past_rate:.1%} -> {rate:.1%}",
+        metadata={
+            "score_psi": dg.MetadataValue.float(round(psi, 4)),
+            f"score_{test}_statistic": dg.MetadataValue.float(round(statistic, 4)),
+            "score_p_value": dg.MetadataValue.float(float(f"{p_value:.3g}")),
+            "positive_rate": dg.MetadataValue.float(round(rate, 4)),
+            "reference_positive_rate": dg.MetadataValue.float(round(past_rate, 4)),
+            "reference_days": f"{days[0]} .. {days[-1]} ({len(days)} days)",
+        },
+    )

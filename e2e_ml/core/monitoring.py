@@ -1,0 +1,121 @@
+"""Statistics behind the checks: robust bounds, drift, staleness. No Dagster here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+MAD_TO_SIGMA = 1.4826  # scales the median absolute deviation to a normal's standard deviation
+
+
+@dataclass(frozen=True)
+class Bounds:
+    low: float
+    high: float
+    method: str
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+def robust_bounds(
+    history: Iterable[float],
+    k: float = 5.0,
+    min_history: int = 5,
+    floor: float = 0.0,
+    ceiling: float = float("inf"),
+) -> Bounds:
+    """median +- k * MAD of the history; the absolute floor/ceiling until there is enough of it."""
+    values = np.asarray([v for v in history if v == v], dtype=float)
+    if len(values) < min_history:
+        return Bounds(
+            floor, ceiling, f"absolute bounds (only {len(values)} past values, {min_history} needed)"
+        )
+    median = float(np.median(values))
+    spread = MAD_TO_SIGMA * float(np.median(np.abs(values - median)))
+    spread = max(spread, 0.05 * abs(median))  # a perfectly regular source would allow no change at all
+    return Bounds(
+        max(floor, median - k * spread),
+        min(ceiling, median + k * spread),
+        f"median {median:.0f} +- {k:g} x MAD over {len(values)} past values",
+    )
+
+
+def population_stability(
+    reference: pd.Series, current: pd.Series, categorical: bool, bins: int = 10
+) -> float:
+    """PSI: 0 for the same distribution; above 0.2 is usually read as a real shift."""
+    reference, current = reference.dropna(), current.dropna()
+    if reference.empty or current.empty:
+        return float("nan")
+    if categorical:
+        categories = sorted(set(reference.astype(str)) | set(current.astype(str)))
+        expected = reference.astype(str).value_counts().reindex(categories, fill_value=0).to_numpy()
+        actual = current.astype(str).value_counts().reindex(categories, fill_value=0).to_numpy()
+    else:
+        edges = np.unique(np.quantile(reference.astype(float), np.linspace(0, 1, bins + 1)))
+        if len(edges) < 2:
+            edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
+        edges[0], edges[-1] = -np.inf, np.inf
+        expected = np.histogram(reference.astype(float), edges)[0]
+        actual = np.histogram(current.astype(float), edges)[0]
+    expected_share = (expected + 0.5) / (expected.sum() + 0.5 * len(expected))
+    actual_share = (actual + 0.5) / (actual.sum() + 0.5 * len(actual))
+    return float(np.sum((actual_share - expected_share) * np.log(actual_share / expected_share)))
+
+
+def distribution_test(
+    reference: pd.Series, current: pd.Series, categorical: bool
+) -> tuple[str, float, float]:
+    """Kolmogorov-Smirnov for numbers, chi-square for categories: (test, statistic, p-value)."""
+    reference, current = reference.dropna(), current.dropna()
+    if reference.empty or current.empty:
+        return ("none", float("nan"), float("nan"))
+    if categorical:
+        table = pd.crosstab(
+            pd.concat([reference.astype(str), current.astype(str)]),
+            np.repeat(["reference", "current"], [len(reference), len(current)]),
+        )
+        if table.shape[0] < 2:
+            return ("chi-square", 0.0, 1.0)
+        chi2, p_value, _, _ = stats.chi2_contingency(table.to_numpy())
+        return ("chi-square", float(chi2), float(p_value))
+    result = stats.ks_2samp(reference.astype(float), current.astype(float))
+    return ("ks", float(result.statistic), float(result.pvalue))
+
+
+def feature_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    psi_threshold: float = 0.2,
+    p_value_threshold: float = 0.01,
+) -> pd.DataFrame:
+    """Per feature: PSI and a distribution test; drifted when the shift is both large and significant."""
+    rows = []
+    for column in [*numeric, *categorical]:
+        is_categorical = column in categorical
+        psi = population_stability(reference[column], current[column], is_categorical)
+        test, statistic, p_value = distribution_test(reference[column], current[column], is_categorical)
+        rows.append(
+            {
+                "feature": column,
+                "psi": round(psi, 4),
+                "test": test,
+                "statistic": round(statistic, 4),
+                "p_value": float(f"{p_value:.3g}") if p_value == p_value else p_value,
+                "drifted": bool(psi > psi_threshold and p_value < p_value_threshold),
+            }
+        )
+    return pd.DataFrame(rows, columns=["feature", "psi", "test", "statistic", "p_value", "drifted"])
+
+
+def silence(newest: datetime | None, now: datetime) -> timedelta | None:
+    """How long since the newest landed file; None when nothing ever landed."""
+    return None if newest is None else now - newest

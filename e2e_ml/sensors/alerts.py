@@ -1,0 +1,154 @@
+"""Alert sensors: failed runs, runs over their time budget, failed checks -> the notifier.
+
+Each keeps in its cursor what it already reported, so an incident is sent once, not once a tick:
+a run once; a check (asset, check, partition) when it starts failing, and again only after it
+has passed in between.
+"""
+
+import json
+import time
+import warnings
+from typing import Literal
+
+import dagster as dg
+from dagster._core.events import DagsterEventType
+
+from e2e_ml.resources.monitoring import MonitoringPolicy
+from e2e_ml.resources.notify import Alert, Notifier
+
+BUDGET_TAG = "e2e_ml/max_runtime_seconds"
+REMEMBERED = 1000  # incidents kept in a cursor; older ones cannot recur anyway
+
+
+def _for(partition: str | None) -> str:
+    return f" for {partition}" if partition else ""
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alert",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="A run failed: one alert per run, with the failing step and its error.",
+)
+def run_failure_alert(
+    context: dg.RunFailureSensorContext, notifier: Notifier, monitoring: MonitoringPolicy
+) -> None:
+    run = context.dagster_run
+    failed_steps = [event.step_key for event in context.get_step_failure_events() if event.step_key]
+    error = context.failure_event.message or "see the run"
+    notifier.send(
+        Alert(
+            kind="run_failed",
+            title=f"Run of {run.job_name}{_for(run.tags.get('dagster/partition'))} failed",
+            summary=error.strip().splitlines()[0][:500],
+            severity="ERROR",
+            link=monitoring.run_link(run.run_id),
+            facts={
+                "job": run.job_name,
+                "partition": run.tags.get("dagster/partition", "-"),
+                "failed steps": ", ".join(failed_steps) or "-",
+                "run id": run.run_id,
+            },
+        ),
+        log=context.log,
+    )
+
+
+@dg.sensor(
+    name="slow_run_alert",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="A run still going past its time budget: alerted while it runs, once per run.",
+)
+def slow_run_alert(
+    context: dg.SensorEvaluationContext, notifier: Notifier, monitoring: MonitoringPolicy
+) -> dg.SensorResult:
+    alerted: list[str] = json.loads(context.cursor) if context.cursor else []
+    now = time.time()
+    records = context.instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+    for record in records:
+        run = record.dagster_run
+        budget = float(run.tags.get(BUDGET_TAG, monitoring.run_budget_seconds))
+        elapsed = now - (record.start_time or now)
+        if elapsed <= budget or run.run_id in alerted:
+            continue
+        notifier.send(
+            Alert(
+                kind="run_too_slow",
+                title=f"Run of {run.job_name}{_for(run.tags.get('dagster/partition'))} over its time budget",
+                summary=f"Running for {elapsed:.0f} s; its budget is {budget:.0f} s.",
+                severity="ERROR",
+                link=monitoring.run_link(run.run_id),
+                facts={
+                    "job": run.job_name,
+                    "elapsed seconds": f"{elapsed:.0f}",
+                    "budget seconds": f"{budget:.0f}",
+                    "run id": run.run_id,
+                },
+            ),
+            log=context.log,
+        )
+        alerted.append(run.run_id)
+    return dg.SensorResult(cursor=json.dumps(alerted[-REMEMBERED:]))
+
+
+@dg.sensor(
+    name="check_failure_alert",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="An asset check started failing (ERROR, and WARN unless turned off): one alert per incident.",
+)
+def check_failure_alert(
+    context: dg.SensorEvaluationContext, notifier: Notifier, monitoring: MonitoringPolicy
+) -> dg.SensorResult:
+    state = json.loads(context.cursor) if context.cursor else {"after": None, "failing": []}
+    failing: list[str] = state["failing"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the record API is marked for change in Dagster 2.0
+        records = context.instance.get_event_records(
+            dg.EventRecordsFilter(
+                event_type=DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=state["after"]
+            ),
+            ascending=True,
+            limit=500,
+        )
+    for record in records:
+        state["after"] = record.storage_id
+        event = record.event_log_entry.dagster_event
+        evaluation = event.event_specific_data if event else None
+        if not isinstance(evaluation, dg.AssetCheckEvaluation):
+            continue
+        partition = evaluation.partition or _run_partition(context.instance, record.run_id)
+        incident = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}:{partition or ''}"
+        if evaluation.passed:
+            failing = [key for key in failing if key != incident]
+            continue
+        severity: Literal["ERROR", "WARN"] = (
+            "ERROR" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "WARN"
+        )
+        if incident in failing or (severity == "WARN" and not monitoring.alert_on_warn):
+            continue
+        failing.append(incident)
+        asset = evaluation.asset_key.to_user_string()
+        notifier.send(
+            Alert(
+                kind="check_failed",
+                title=f"Check {evaluation.check_name} failed on {asset}{_for(partition)}",
+                summary=evaluation.description or "see the check's metadata",
+                severity=severity,
+                link=monitoring.asset_link(asset),
+                facts={name: _fact(value) for name, value in evaluation.metadata.items()},
+            ),
+            log=context.log,
+        )
+    return dg.SensorResult(cursor=json.dumps({"after": state["after"], "failing": failing[-REMEMBERED:]}))
+
+
+def _run_partition(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """Checks evaluated in a daily run carry no partition of their own: the run's is theirs."""
+    run = instance.get_run_by_id(run_id) if run_id else None
+    return run.tags.get("dagster/partition") if run else None
+
+
+def _fact(value: object) -> str:
+    text = str(getattr(value, "value", getattr(value, "text", value)))
+    return text if len(text) <= 2000 else text[:2000] + " ..."
