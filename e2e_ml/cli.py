@@ -64,12 +64,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(landed)} dumps in {settings.landing_url}")
         return 0
 
-    from e2e_ml.demo import run_demo, where_things_are
+    from e2e_ml.demo import alerts_raised, run_demo, where_things_are
 
     print(f"e2e-ml demo on the {settings.deployment} deployment, home {settings.home}")
     outcome = run_demo(settings, args.days, anomalies, players=args.players, seed=args.seed)
     failed = [r for r in outcome.runs if not r.success]
     print("\nDone: " + ("all runs succeeded" if not failed else f"{len(failed)} run(s) failed"))
+    alerts = alerts_raised(settings)
+    print(f"Alerts raised: {len(alerts)}" + (f" (log: {settings.home / 'alerts.jsonl'})" if alerts else ""))
+    for alert in alerts:
+        print("  " + alert)
     for line in where_things_are(settings):
         print("  " + line)
     return 1 if failed else 0

@@ -6,23 +6,27 @@ persistent Dagster instance, so the runs it makes are there to browse in the UI 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from e2e_ml.definitions import build_definitions
+from e2e_ml.definitions import ALERT_SENSORS, build_definitions
 from e2e_ml.deployments import CLOUD_CONTAINERS, Settings, provision
 from e2e_ml.resources.storage import LandingZone, StorageLocation
 from e2e_ml.sensors.landing_zone import landing_zone_sensor
 from e2e_ml.simulate.land import land
-from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, simulate, simulate_day
+from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, is_late, simulate
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.sensor_definition import SensorExecutionData
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -55,8 +59,7 @@ def tick(
     """Evaluate the landing-zone sensor once and execute its run requests, oldest day first."""
     result = evaluate_sensor(landing_zone_sensor, defs, instance, cursor)
     if not result.run_requests:
-        reason = result.skip_reason.skip_message if result.skip_reason else None
-        return Tick(cursor=result.cursor, skipped=reason or "no run requested")
+        return Tick(cursor=result.cursor, skipped=result.skip_message or "no run requested")
     job = defs.resolve_job_def("daily_pipeline")
     outcome = Tick(cursor=result.cursor)
     requests = sorted(result.run_requests or [], key=lambda r: r.partition_key or "")
@@ -79,19 +82,22 @@ def tick(
 
 def evaluate_sensor(
     sensor: dg.SensorDefinition, defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None
-) -> dg.SensorResult:
-    """One tick of a sensor, as the daemon would run it: its events are stored on the instance."""
+) -> SensorExecutionData:
+    """One tick of a sensor, as the daemon evaluates it: its asset events are stored on the instance."""
     resources = {key: (defs.resources or {})[key] for key in sensor.required_resource_keys}
-    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
-        result = sensor(context)
-        cursor = context.cursor
-    if isinstance(result, dg.SkipReason):
-        return dg.SensorResult(skip_reason=result, cursor=cursor)
-    if not isinstance(result, dg.SensorResult):
-        return dg.SensorResult(cursor=cursor)
-    for event in result.asset_events:
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources=resources, definitions=defs
+    ) as context:
+        data = sensor.evaluate_tick(context)
+    for event in data.asset_events:
         instance.report_runless_asset_event(event)
-    return result
+    return data
+
+
+def raise_alerts(defs: dg.Definitions, instance: dg.DagsterInstance, cursors: dict[str, str | None]) -> None:
+    """One tick of every alert sensor, keeping their cursors as the daemon would."""
+    for sensor in ALERT_SENSORS:
+        cursors[sensor.name] = evaluate_sensor(sensor, defs, instance, cursors.get(sensor.name)).cursor
 
 
 def describe(run: dg.ExecuteInProcessResult) -> str:
@@ -132,7 +138,7 @@ def run_demo(
     seed: int = 7,
     report: Callable[[str], None] = print,
 ) -> Tick:
-    """Reset the stores, simulate `days` days ending yesterday, and run them all."""
+    """Reset the stores, simulate `days` days ending yesterday, run them all, raise alerts."""
     if settings.deployment == "azure":
         raise ValueError("the demo wipes its stores first: run it on the local or azurite deployment")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
@@ -140,34 +146,49 @@ def run_demo(
     provision(settings)
     today = datetime.now(UTC).date()
     start = today - timedelta(days=days)
-    config = SimulationConfig(start=start, days=days, players=players, seed=seed, anomalies=anomalies)
+    late_day = max(0, days - 3)
+    late = Anomaly(kind="late_file", day=late_day)
+    config = SimulationConfig(
+        start=start, days=days, players=players, seed=seed, anomalies=(*anomalies, late)
+    )
     defs = build_definitions(settings)
     instance = instance_for(settings)
+    alert_cursors: dict[str, str | None] = {}
+    raise_alerts(defs, instance, alert_cursors)
 
     with dg.build_resources({"landing_zone": (defs.resources or {})["landing_zone"]}) as resources:
         landing_zone: LandingZone = resources.landing_zone
-        last = today - timedelta(days=1)
-        report(
-            f"1/3 Landing {days} days of simulated telemetry ({start} .. {last}) in {settings.landing_url}"
-        )
-        landed = land(simulate(config), landing_zone)
-        report(f"    {len(landed)} dumps, {sum(d.rows for d in landed)} rows")
+        dumps = list(simulate(config))
+        on_time = [d for d in dumps if not is_late(d)]
+        report(f"1/3 Landing {days} days of simulated telemetry ({start} .. {today - timedelta(days=1)})")
+        land(on_time, landing_zone)
+        report(f"    {len(on_time)} dumps, {sum(d.rows for d in on_time)} rows in {settings.landing_url}")
 
         report("2/3 Sensor tick: one run per day with new files")
         first = tick(defs, instance, cursor=None, report=report)
+        raise_alerts(defs, instance, alert_cursors)
 
-        late_day = max(start, today - timedelta(days=3))
-        report(f"3/3 A late dump lands for {late_day}; the next tick re-runs that day only")
-        late = simulate_day(SimulationConfig(start=late_day, days=1, players=players, seed=seed + 1), 0)[0]
-        land([replace(late, name=late.name.replace("telemetry_", "telemetry_late_"))], landing_zone)
+        late_date = start + timedelta(days=late_day)
+        report(f"3/3 A late dump lands for {late_date}; the next tick re-runs that day only")
+        land([d for d in dumps if is_late(d)], landing_zone)
         second = tick(defs, instance, cursor=first.cursor, report=report)
+        raise_alerts(defs, instance, alert_cursors)
     return Tick(cursor=second.cursor, runs=first.runs + second.runs)
+
+
+def alerts_raised(settings: Settings) -> list[str]:
+    """The alert log of a local or azurite deployment, one line per alert."""
+    log = settings.home / "alerts.jsonl"
+    if not log.exists():
+        return []
+    return [f"[{a['severity']}] {a['title']}" for a in map(json.loads, log.read_text().splitlines())]
 
 
 def reset(settings: Settings) -> None:
     """Empty the demo's stores, so every demo starts from the same state."""
     for folder in ("mlflow", "dagster"):
         shutil.rmtree(settings.home / folder, ignore_errors=True)
+    (settings.home / "alerts.jsonl").unlink(missing_ok=True)
     stores = {
         role: StorageLocation(url=settings.url(role), account=settings.account(role))
         for role in CLOUD_CONTAINERS

@@ -177,6 +177,7 @@ def notifier_from_env(settings: Settings) -> Notifier:
             username=env.get("E2E_ML_SMTP_USERNAME"),
             password=dg.EnvVar("E2E_ML_SMTP_PASSWORD") if env.get("E2E_ML_SMTP_PASSWORD") else None,
             starttls=env.get("E2E_ML_SMTP_STARTTLS", "true").lower() == "true",
+            ca_file=env.get("E2E_ML_SMTP_CA_FILE"),
         )
     webhook = None
     if env.get("E2E_ML_WEBHOOK_URL"):

@@ -8,7 +8,7 @@ import pandas as pd
 from e2e_ml.assets.partitions import GRAPH_SETTINGS, daily_partitions, training_window
 from e2e_ml.checks.quality import nothing_trained, quality_result, quality_spec
 from e2e_ml.core.features import feature_frame, labelled
-from e2e_ml.core.model import PRIMARY_METRIC, TrainingParams, evaluate, train
+from e2e_ml.core.model import PRIMARY_METRIC, TrainingParams, beats, evaluate, is_no_worse, train
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.tracking import MlflowTracking
 
@@ -19,6 +19,7 @@ class TrainingConfig(dg.Config):
     max_leaf_nodes: int = TrainingParams.max_leaf_nodes
     random_state: int = TrainingParams.random_state
     promotion_tolerance: float = 0.005  # how much worse than the champion still counts as no worse
+    regression_margin: float = 0.02  # worse than the champion by more than this raises an alert
     min_training_days: int = 2  # labelled days needed: at least one to learn from, one to judge on
 
 
@@ -59,8 +60,14 @@ def trained_model(
     result = train(history, spec, params)
     metric, _ = PRIMARY_METRIC[spec.roles.task]
     champion = mlflow.champion(contract.model_name)
+    champion_day = mlflow.trained_for(champion) if champion else None
+    # Re-running an old day: a champion trained for a later day has seen this holdout; no fair
+    # comparison exists, and an older day's model must not replace a newer one.
+    newer_champion = champion_day is not None and champion_day > context.partition_key
     champion_metrics = (
-        evaluate(mlflow.load(contract.model_name, champion.version), result.holdout, spec) if champion else {}
+        evaluate(mlflow.load(contract.model_name, champion.version), result.holdout, spec)
+        if champion and not newer_champion
+        else {}
     )
     logged = mlflow.log_model(
         model=result.model,
@@ -86,14 +93,22 @@ def trained_model(
         },
         run_name=f"{spec.name}-{context.partition_key}",
     )
-    quality = quality_result(
-        result.metrics, result.baseline, champion_metrics, spec.roles.task, config.promotion_tolerance
-    )
+    value, champion_value = result.metrics[metric], champion_metrics.get(metric, float("nan"))
+    useful = beats(value, result.baseline[metric], spec.roles.task)
+    no_worse = is_no_worse(value, champion_value, spec.roles.task, config.promotion_tolerance)
     pinned = mlflow.is_pinned(contract.model_name)
-    promoted = quality.passed and not pinned
+    promoted = useful and no_worse and not pinned and not newer_champion
     if promoted:
         mlflow.promote(contract.model_name, logged.version)
-    reason = "champion is pinned" if quality.passed else quality.description
+    reason = (
+        f"{metric} does not beat the naive baseline"
+        if not useful
+        else f"{metric} worse than the champion's"
+        if not no_worse
+        else f"the champion was trained for a later day, {champion_day}"
+        if newer_champion
+        else "champion is pinned"
+    )
     decision = (
         f"version {logged.version} promoted to champion"
         if promoted
@@ -103,7 +118,10 @@ def trained_model(
     mlflow.tag_version(
         contract.model_name, logged.version, {"promoted": str(promoted).lower(), "decision": decision}
     )
-    context.log.info(f"{context.partition_key}: {metric} {result.metrics[metric]:.4f}; {decision}")
+    context.log.info(f"{context.partition_key}: {metric} {value:.4f}; {decision}")
+    quality = quality_result(
+        result.metrics, result.baseline, champion_metrics, spec.roles.task, config.regression_margin
+    )
     return dg.MaterializeResult(
         check_results=[quality],
         metadata={

@@ -1,9 +1,10 @@
 """Contract violations: refused files and the share of rows the contract rejected."""
 
 import dagster as dg
-import pandas as pd
 
+from e2e_ml.checks.history import read_day
 from e2e_ml.core.cleaning import rule_counts
+from e2e_ml.resources.storage import StorageLocation
 
 WARN_REJECTED_SHARE = 0.01  # above this the day needs a look
 ERROR_REJECTED_SHARE = 0.10  # above this something upstream is broken
@@ -11,13 +12,14 @@ ERROR_REJECTED_SHARE = 0.10  # above this something upstream is broken
 
 @dg.asset_check(
     asset="clean_dataset",
-    additional_ins={"quarantined_rows": dg.AssetIn(), "raw_manifest": dg.AssetIn()},
     description=f"No refused file and at most {WARN_REJECTED_SHARE:.0%} of landed rows rejected "
     f"(ERROR above {ERROR_REJECTED_SHARE:.0%} or for any refused file).",
 )
-def contract_violations(
-    clean_dataset: pd.DataFrame, quarantined_rows: pd.DataFrame, raw_manifest: pd.DataFrame
-) -> dg.AssetCheckResult:
+def contract_violations(context: dg.AssetCheckExecutionContext, lake: StorageLocation) -> dg.AssetCheckResult:
+    clean_dataset, quarantined_rows, raw_manifest = (
+        read_day(lake, asset, context.partition_key)
+        for asset in ("clean_dataset", "quarantined_rows", "raw_manifest")
+    )
     landed = len(clean_dataset) + len(quarantined_rows)
     share = len(quarantined_rows) / landed if landed else 0.0
     refused = raw_manifest[raw_manifest["status"] == "refused"]

@@ -1,9 +1,8 @@
 """Drift: features of the day against the trailing clean days; predictions against past days."""
 
 import dagster as dg
-import pandas as pd
 
-from e2e_ml.checks.history import trailing_days
+from e2e_ml.checks.history import read_day, trailing_days
 from e2e_ml.core.monitoring import distribution_test, feature_drift, population_stability
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.storage import StorageLocation
@@ -22,11 +21,9 @@ POSITIVE_RATE_SHIFT = 0.10
     f"(PSI > {PSI_THRESHOLD} and a KS or chi-square p-value < {P_VALUE_THRESHOLD}).",
 )
 def feature_drift_check(
-    context: dg.AssetCheckExecutionContext,
-    clean_dataset: pd.DataFrame,
-    lake: StorageLocation,
-    contract: DataContract,
+    context: dg.AssetCheckExecutionContext, lake: StorageLocation, contract: DataContract
 ) -> dg.AssetCheckResult:
+    clean_dataset = read_day(lake, "clean_dataset", context.partition_key)
     reference, days = lake.read_partitions(
         "clean_dataset", trailing_days(context.partition_key, REFERENCE_DAYS)
     )
@@ -60,9 +57,8 @@ def feature_drift_check(
     description=f"Scores and positive rate in line with the previous {PREDICTION_REFERENCE_DAYS} days "
     f"(score PSI <= {PSI_THRESHOLD}, positive rate within {POSITIVE_RATE_SHIFT:.0%}).",
 )
-def prediction_drift(
-    context: dg.AssetCheckExecutionContext, daily_predictions: pd.DataFrame, outputs: StorageLocation
-) -> dg.AssetCheckResult:
+def prediction_drift(context: dg.AssetCheckExecutionContext, outputs: StorageLocation) -> dg.AssetCheckResult:
+    daily_predictions = read_day(outputs, "daily_predictions", context.partition_key)
     reference, days = outputs.read_partitions(
         "daily_predictions", trailing_days(context.partition_key, PREDICTION_REFERENCE_DAYS)
     )

@@ -159,6 +159,11 @@ def is_no_worse(challenger: float, champion: float, task: Task, tolerance: float
     return challenger <= champion + tolerance
 
 
+def beats(value: float, reference: float, task: Task) -> bool:
+    """Strictly better on the primary metric: a model must beat the naive baseline to be of use."""
+    return value != reference and is_no_worse(value, reference, task, tolerance=0.0)
+
+
 def score_rows(
     model: Any, rows: pd.DataFrame, contract: Contract, model_name: str, model_version: str
 ) -> pd.DataFrame:

@@ -29,20 +29,25 @@ def robust_bounds(
     min_history: int = 5,
     floor: float = 0.0,
     ceiling: float = float("inf"),
+    min_ratio: float = 4.0,
 ) -> Bounds:
-    """median +- k * MAD of the history; the absolute floor/ceiling until there is enough of it."""
-    values = np.asarray([v for v in history if v == v], dtype=float)
+    """median x/÷ exp(k * MAD) of the history, in log space: sizes vary by factors, not amounts.
+
+    The band is never narrower than x/÷ `min_ratio`, so a very regular source does not alert on
+    ordinary variation; until `min_history` values exist, the absolute floor/ceiling apply.
+    """
+    values = np.asarray([v for v in history if v == v and v > 0], dtype=float)
     if len(values) < min_history:
         return Bounds(
             floor, ceiling, f"absolute bounds (only {len(values)} past values, {min_history} needed)"
         )
-    median = float(np.median(values))
-    spread = MAD_TO_SIGMA * float(np.median(np.abs(values - median)))
-    spread = max(spread, 0.05 * abs(median))  # a perfectly regular source would allow no change at all
+    logs = np.log(values)
+    median = float(np.median(logs))
+    half_width = max(k * MAD_TO_SIGMA * float(np.median(np.abs(logs - median))), float(np.log(min_ratio)))
     return Bounds(
-        max(floor, median - k * spread),
-        min(ceiling, median + k * spread),
-        f"median {median:.0f} +- {k:g} x MAD over {len(values)} past values",
+        max(floor, float(np.exp(median - half_width))),
+        min(ceiling, float(np.exp(median + half_width))),
+        f"median {np.exp(median):.0f} x/÷ {np.exp(half_width):.1f} (log-space MAD) over {len(values)} values",
     )
 
 

@@ -93,6 +93,12 @@ class MlflowTracking(dg.ConfigurableResource):
                 return None
             raise
 
+    def trained_for(self, version: ModelVersion) -> str | None:
+        """The partition (day) a registered version was trained for, from its run's tags."""
+        if not version.run_id:
+            return None
+        return self.client().get_run(version.run_id).data.tags.get("dagster/partition")
+
     def promote(self, model_name: str, model_version: str) -> None:
         self.client().set_registered_model_alias(model_name, CHAMPION, model_version)
 

@@ -7,11 +7,9 @@ has passed in between.
 
 import json
 import time
-import warnings
 from typing import Literal
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
 
 from e2e_ml.resources.monitoring import MonitoringPolicy
 from e2e_ml.resources.notify import Alert, Notifier
@@ -100,47 +98,44 @@ def slow_run_alert(
 def check_failure_alert(
     context: dg.SensorEvaluationContext, notifier: Notifier, monitoring: MonitoringPolicy
 ) -> dg.SensorResult:
-    state = json.loads(context.cursor) if context.cursor else {"after": None, "failing": []}
+    state = json.loads(context.cursor) if context.cursor else {"seen": {}, "failing": []}
+    seen: dict[str, int] = state["seen"]
     failing: list[str] = state["failing"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the record API is marked for change in Dagster 2.0
-        records = context.instance.get_event_records(
-            dg.EventRecordsFilter(
-                event_type=DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=state["after"]
-            ),
-            ascending=True,
-            limit=500,
-        )
-    for record in records:
-        state["after"] = record.storage_id
-        event = record.event_log_entry.dagster_event
-        evaluation = event.event_specific_data if event else None
-        if not isinstance(evaluation, dg.AssetCheckEvaluation):
-            continue
-        partition = evaluation.partition or _run_partition(context.instance, record.run_id)
-        incident = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}:{partition or ''}"
-        if evaluation.passed:
-            failing = [key for key in failing if key != incident]
-            continue
-        severity: Literal["ERROR", "WARN"] = (
-            "ERROR" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "WARN"
-        )
-        if incident in failing or (severity == "WARN" and not monitoring.alert_on_warn):
-            continue
-        failing.append(incident)
-        asset = evaluation.asset_key.to_user_string()
-        notifier.send(
-            Alert(
-                kind="check_failed",
-                title=f"Check {evaluation.check_name} failed on {asset}{_for(partition)}",
-                summary=evaluation.description or "see the check's metadata",
-                severity=severity,
-                link=monitoring.asset_link(asset),
-                facts={name: _fact(value) for name, value in evaluation.metadata.items()},
-            ),
-            log=context.log,
-        )
-    return dg.SensorResult(cursor=json.dumps({"after": state["after"], "failing": failing[-REMEMBERED:]}))
+    checks = context.repository_def.asset_graph.asset_check_keys if context.repository_def else set()
+    for check_key in sorted(checks, key=str):
+        name = check_key.to_user_string()
+        history = context.instance.event_log_storage.get_asset_check_execution_history(check_key, limit=100)
+        for record in sorted(history, key=lambda r: r.id):
+            if record.id <= seen.get(name, 0) or record.event is None or record.event.dagster_event is None:
+                continue
+            evaluation = record.event.dagster_event.event_specific_data
+            if not isinstance(evaluation, dg.AssetCheckEvaluation):
+                continue
+            seen[name] = record.id
+            partition = evaluation.partition or _run_partition(context.instance, record.run_id)
+            incident = f"{name}:{partition or ''}"
+            if evaluation.passed:
+                failing = [key for key in failing if key != incident]
+                continue
+            severity: Literal["ERROR", "WARN"] = (
+                "ERROR" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "WARN"
+            )
+            if incident in failing or (severity == "WARN" and not monitoring.alert_on_warn):
+                continue
+            failing.append(incident)
+            asset = evaluation.asset_key.to_user_string()
+            notifier.send(
+                Alert(
+                    kind="check_failed",
+                    title=f"Check {evaluation.check_name} failed on {asset}{_for(partition)}",
+                    summary=evaluation.description or "see the check's metadata",
+                    severity=severity,
+                    link=monitoring.asset_link(asset),
+                    facts={key: _fact(value) for key, value in evaluation.metadata.items()},
+                ),
+                log=context.log,
+            )
+    return dg.SensorResult(cursor=json.dumps({"seen": seen, "failing": failing[-REMEMBERED:]}))
 
 
 def _run_partition(instance: dg.DagsterInstance, run_id: str) -> str | None:

@@ -27,6 +27,7 @@ AnomalyKind = Literal[
     "corrupt_file",  # an extra dump that is not a readable file
     "oversize_file",  # one dump 20x the usual size
     "gap",  # no dumps at all for `length` days
+    "late_file",  # the day's last dump lands a day late
 ]
 ANOMALY_KINDS: tuple[str, ...] = get_args(AnomalyKind)
 FileFormat = Literal["csv", "parquet", "jsonl"]
@@ -190,6 +191,8 @@ def _dumps(
         parts[-1] = parts[-1].rename(columns={"minutes_played": "minutes_played_total"})
 
     dumps = [_dump(day, at, part, config.file_format) for at, part in zip(times, parts, strict=True)]
+    if config.has("late_file", index) and len(dumps) > 1:
+        dumps[-1] = _dump(day, times[-1] + timedelta(days=1), parts[-1], config.file_format, late=True)
     late = times[-1] + timedelta(minutes=30)
     if config.has("empty_file", index):
         dumps.append(Dump(_name(day, late, config.file_format), day, b"", 0))
@@ -218,12 +221,16 @@ def _dump_times(day: date, rng: np.random.Generator) -> list[datetime]:
     return [t.replace(microsecond=0) for t in times]
 
 
-def _name(day: date, at: datetime, file_format: FileFormat) -> str:
-    return f"{day:%Y/%m/%d}/telemetry_{at:%Y%m%dT%H%M%S}.{file_format}"
+def _name(day: date, at: datetime, file_format: FileFormat, late: bool = False) -> str:
+    return f"{day:%Y/%m/%d}/telemetry_{'late_' if late else ''}{at:%Y%m%dT%H%M%S}.{file_format}"
 
 
-def _dump(day: date, at: datetime, part: pd.DataFrame, file_format: FileFormat) -> Dump:
-    return Dump(_name(day, at, file_format), day, serialize(part, file_format), len(part))
+def _dump(day: date, at: datetime, part: pd.DataFrame, file_format: FileFormat, late: bool = False) -> Dump:
+    return Dump(_name(day, at, file_format, late), day, serialize(part, file_format), len(part))
+
+
+def is_late(dump: Dump) -> bool:
+    return "/telemetry_late_" in dump.name
 
 
 def serialize(frame: pd.DataFrame, file_format: FileFormat) -> bytes:

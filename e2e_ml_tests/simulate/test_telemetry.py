@@ -66,3 +66,14 @@ def test_formats_and_bad_anomaly_text():
     assert simulate_day(config(file_format="jsonl"), 0)[0].name.endswith(".jsonl")
     with pytest.raises(ValueError, match="expected KIND@DAY"):
         Anomaly.parse("meteor@3")
+
+
+def test_late_file_is_the_days_last_dump_landing_a_day_later():
+    from e2e_ml.simulate.telemetry import is_late
+
+    normal = simulate_day(config(), 1)
+    with_late = simulate_day(config("late_file@1"), 1)
+    late = [d for d in with_late if is_late(d)]
+    assert len(late) == 1 and late[0].name.startswith("2026/01/06/telemetry_late_20260107")
+    assert [d.content for d in with_late] == [d.content for d in normal]
+    assert late[0].name.replace("late_", "").replace("20260107T", "20260106T") == normal[-1].name
