@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.package-lock.json
 PYTEST_WORKERS ?= 2
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test check format dev azurite
 
@@ -19,6 +20,11 @@ $(STAMP): pyproject.toml constraints.txt
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 
+# Headless Chromium and its driver, from Debian, for the dashboard tests.
+/usr/bin/chromedriver:
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver
+
 demo: $(STAMP)
 	$(BIN)/e2e-ml demo
 
@@ -28,7 +34,7 @@ dev: $(STAMP)
 azurite: $(STAMP) $(NODE_STAMP)
 	$(BIN)/e2e-ml azurite
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) /usr/bin/chromedriver
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 check: $(STAMP)

@@ -7,10 +7,8 @@ from e2e_ml.assets.predict import daily_predictions
 from e2e_ml.assets.prepare import prepare
 from e2e_ml.assets.report import report_extract
 from e2e_ml.assets.train import trained_model
-from e2e_ml.checks.contract import contract_violations
-from e2e_ml.checks.drift import feature_drift_check, prediction_drift
-from e2e_ml.checks.freshness import landed_files, landed_files_fresh
-from e2e_ml.checks.volume import file_volume
+from e2e_ml.checks.catalog import CHECKS
+from e2e_ml.checks.freshness import landed_files
 from e2e_ml.deployments import Settings, executor_for, resources_for
 from e2e_ml.jobs import daily_pipeline
 from e2e_ml.sensors.alerts import check_failure_alert, run_failure_alert, slow_run_alert
@@ -24,7 +22,6 @@ ASSETS: list[dg.AssetsDefinition | dg.AssetSpec] = [
     daily_predictions,
     report_extract,
 ]
-CHECKS = [landed_files_fresh, file_volume, contract_violations, feature_drift_check, prediction_drift]
 ALERT_SENSORS = [run_failure_alert, slow_run_alert, check_failure_alert]
 
 

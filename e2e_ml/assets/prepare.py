@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from e2e_ml.assets.partitions import daily_partitions
-from e2e_ml.core.cleaning import SOURCE_FILE, clean
+from e2e_ml.core.cleaning import clean, file_ledger
 from e2e_ml.resources.contract import DataContract
 
 
@@ -20,6 +20,10 @@ from e2e_ml.resources.contract import DataContract
         "quarantined_rows": dg.AssetOut(
             io_manager_key="lake_io_manager",
             description="Rows the contract rejected, as landed, with every rule each one broke.",
+        ),
+        "file_ledger": dg.AssetOut(
+            io_manager_key="lake_io_manager",
+            description="Every landed file of the day: its status; its rows landed = clean + quarantined.",
         ),
     },
     partitions_def=daily_partitions,
@@ -39,7 +43,7 @@ def prepare(
     }
     result = clean(raw_stream, contract.load(), day=day, file_columns=headers)
 
-    ledger = _ledger(raw_manifest, result.clean, result.quarantine)
+    ledger = file_ledger(raw_manifest, result.clean, result.quarantine)
     landed = len(raw_stream)
     rejected_share = len(result.quarantine) / landed if landed else 0.0
     context.log.info(
@@ -52,7 +56,9 @@ def prepare(
             "landed_rows": landed,
             "rejected_share": dg.MetadataValue.float(rejected_share),
             "imputed": dg.MetadataValue.json(result.imputed),
-            "ledger": dg.MetadataValue.md(ledger.to_markdown(index=False)),
+            "ledger": dg.MetadataValue.md(
+                ledger[["file", "status", "rows", "clean", "quarantined"]].to_markdown(index=False)
+            ),
         },
     )
     yield dg.Output(
@@ -60,17 +66,4 @@ def prepare(
         output_name="quarantined_rows",
         metadata={"rejected_by_rule": dg.MetadataValue.json(result.rejected_by_rule)},
     )
-
-
-def _ledger(manifest: pd.DataFrame, clean_rows: pd.DataFrame, quarantine: pd.DataFrame) -> pd.DataFrame:
-    """Per file: rows landed, clean and quarantined, so a person can see that nothing was lost."""
-    counts = pd.DataFrame(
-        {
-            "clean": clean_rows.groupby(SOURCE_FILE).size() if len(clean_rows) else pd.Series(dtype=int),
-            "quarantined": quarantine.groupby(SOURCE_FILE).size()
-            if len(quarantine)
-            else pd.Series(dtype=int),
-        }
-    )
-    ledger = manifest[["file", "status", "rows"]].merge(counts, left_on="file", right_index=True, how="left")
-    return ledger.fillna({"clean": 0, "quarantined": 0}).astype({"clean": int, "quarantined": int})
+    yield dg.Output(ledger, output_name="file_ledger", metadata={"files": len(ledger)})

@@ -1,39 +1,119 @@
-"""report_extract: BI-ready tables over every day's predictions and every model version."""
+"""report_extract: BI tables in a star-like shape, and the dashboard that tells their story.
+
+Tables (Parquet + CSV under <outputs>/report/, schemas in the README):
+fact_daily_predictions, dim_model_version, fact_file_quality, fact_feature_drift, fact_alerts.
+The row-level facts are daily_predictions itself (hive-partitioned beside them).
+"""
+
+from collections.abc import Iterable
 
 import dagster as dg
 import pandas as pd
 
+from e2e_ml.checks.catalog import CHECK_KEYS
+from e2e_ml.checks.history import check_outcomes
+from e2e_ml.core.dashboard import build_dashboard
 from e2e_ml.core.metrics import daily_summary
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.storage import StorageLocation, parquet_bytes
 from e2e_ml.resources.tracking import MlflowTracking
 
+FEATURE_DRIFT = dg.AssetCheckKey(dg.AssetKey("clean_dataset"), "feature_drift")
+DRIFT_COLUMNS = ["day", "feature", "psi", "test", "statistic", "p_value", "drifted"]
+ALERT_COLUMNS = ["day", "severity", "kind", "title", "detail"]
+
 
 @dg.asset(
     group_name="report",
-    description="Tables for Power BI and friends: daily prediction summary and model versions, "
-    "as Parquet and CSV in the outputs store.",
+    description="BI tables for Power BI and friends, and a self-contained HTML dashboard, "
+    "in the outputs store.",
 )
 def report_extract(
     context: dg.AssetExecutionContext,
     daily_predictions: pd.DataFrame,
     contract: DataContract,
     mlflow: MlflowTracking,
+    lake: StorageLocation,
     outputs: StorageLocation,
 ) -> dg.MaterializeResult:
-    summary = daily_summary(daily_predictions, contract.load().roles.task)
-    versions = mlflow.versions(contract.model_name)
+    task = contract.load().roles.task
+    days = sorted(lake.partitions("file_ledger"))
+    tables = {
+        "fact_daily_predictions": daily_summary(daily_predictions, task),
+        "dim_model_version": mlflow.versions(contract.model_name),
+        "fact_file_quality": lake.read_partitions("file_ledger", days)[0],
+        "fact_feature_drift": feature_drift_history(context.instance),
+        "fact_alerts": alert_history(context.instance, CHECK_KEYS),
+    }
     urls = {}
-    for name, table in (("daily_summary", summary), ("model_versions", versions)):
-        urls[f"{name}_parquet"] = outputs.write(f"report/{name}.parquet", parquet_bytes(table))
-        urls[f"{name}_csv"] = outputs.write(f"report/{name}.csv", table.to_csv(index=False).encode())
-    context.log.info(f"report: {len(summary)} days, {len(versions)} model versions")
+    for name, table in tables.items():
+        outputs.write(f"report/{name}.parquet", parquet_bytes(table))
+        urls[name] = outputs.write(f"report/{name}.csv", table.to_csv(index=False).encode())
+    html = build_dashboard(
+        task,
+        tables["fact_daily_predictions"],
+        tables["dim_model_version"],
+        tables["fact_file_quality"],
+        tables["fact_feature_drift"],
+        tables["fact_alerts"],
+    )
+    dashboard = outputs.write("report/dashboard.html", html.encode())
+    summary = tables["fact_daily_predictions"]
+    context.log.info(f"report: {len(summary)} days, dashboard at {dashboard}")
     return dg.MaterializeResult(
         metadata={
+            "dashboard": dg.MetadataValue.path(dashboard),
             "days": len(summary),
-            "model_versions": len(versions),
             "predictions": len(daily_predictions),
-            **{key: dg.MetadataValue.path(url) for key, url in urls.items()},
+            "model_versions": len(tables["dim_model_version"]),
+            "alerts": len(tables["fact_alerts"]),
+            **{name: dg.MetadataValue.path(url) for name, url in urls.items()},
             "summary": dg.MetadataValue.md(summary.tail(14).to_markdown(index=False)),
         }
     )
+
+
+def feature_drift_history(instance: dg.DagsterInstance) -> pd.DataFrame:
+    """PSI per feature and day, from the latest feature_drift evaluation of each day."""
+    latest = {o.partition: o for o in check_outcomes(instance, FEATURE_DRIFT, limit=1000) if o.partition}
+    rows = [
+        {"day": day, **feature}
+        for day, outcome in sorted(latest.items())
+        for feature in getattr(outcome.evaluation.metadata.get("features"), "data", None) or []
+    ]
+    return pd.DataFrame(rows, columns=DRIFT_COLUMNS)
+
+
+def alert_history(instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]) -> pd.DataFrame:
+    """What the alert sensors act on: failed checks (latest per check and day) and failed runs."""
+    rows = []
+    for check_key in check_keys:
+        latest = {o.partition: o for o in check_outcomes(instance, check_key, limit=1000)}
+        for partition, outcome in sorted(latest.items(), key=lambda item: item[1].timestamp):
+            evaluation = outcome.evaluation
+            if evaluation.passed:
+                continue
+            day = partition or pd.Timestamp(outcome.timestamp, unit="s").strftime("%Y-%m-%d")
+            rows.append(
+                {
+                    "day": day,
+                    "severity": "ERROR" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "WARN",
+                    "kind": "check_failed",
+                    "title": f"{evaluation.check_name} failed on {evaluation.asset_key.to_user_string()}",
+                    "detail": evaluation.description or "",
+                }
+            )
+    failed = instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]))
+    for record in failed:
+        run = record.dagster_run
+        rows.append(
+            {
+                "day": run.tags.get("dagster/partition")
+                or pd.Timestamp(record.create_timestamp).strftime("%Y-%m-%d"),
+                "severity": "ERROR",
+                "kind": "run_failed",
+                "title": f"run of {run.job_name} failed",
+                "detail": run.run_id,
+            }
+        )
+    return pd.DataFrame(rows, columns=ALERT_COLUMNS).sort_values(["day", "title"], ignore_index=True)

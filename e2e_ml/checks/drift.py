@@ -47,6 +47,7 @@ def feature_drift_check(
             "drifted_features": dg.MetadataValue.json(drifted),
             "max_psi": dg.MetadataValue.float(float(report["psi"].max())),
             "per_feature": dg.MetadataValue.md(report.to_markdown(index=False)),
+            "features": dg.MetadataValue.json(report.to_dict("records")),
             "reference_days": f"{days[0]} .. {days[-1]} ({len(days)} days)",
         },
     )

@@ -4,8 +4,11 @@ A check on a daily asset runs in that day's run but is not partitioned itself, s
 input would load every partition: checks read their day (and its history) from the store.
 """
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+import dagster as dg
 import pandas as pd
 
 from e2e_ml.resources.storage import StorageLocation
@@ -20,3 +23,32 @@ def trailing_days(partition_key: str, days: int) -> list[str]:
 def read_day(store: StorageLocation, asset: str, partition_key: str) -> pd.DataFrame:
     frame, _ = store.read_partitions(asset, [partition_key])
     return frame
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One stored evaluation of a check, with the day it judged."""
+
+    record_id: int
+    partition: str | None
+    evaluation: dg.AssetCheckEvaluation
+    timestamp: float
+
+
+def check_outcomes(
+    instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, limit: int = 100
+) -> Iterator[CheckOutcome]:
+    """Stored evaluations of a check, oldest first (from any storage: SQLite or Postgres)."""
+    history = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=limit)
+    for record in sorted(history, key=lambda r: r.id):
+        event = record.event.dagster_event if record.event else None
+        evaluation = event.event_specific_data if event else None
+        if isinstance(evaluation, dg.AssetCheckEvaluation):
+            partition = evaluation.partition or _run_partition(instance, record.run_id)
+            yield CheckOutcome(record.id, partition, evaluation, record.create_timestamp)
+
+
+def _run_partition(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """Checks evaluated in a daily run carry no partition of their own: the run's is theirs."""
+    run = instance.get_run_by_id(run_id) if run_id else None
+    return run.tags.get("dagster/partition") if run else None

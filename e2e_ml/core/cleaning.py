@@ -202,3 +202,18 @@ def _impute(valid: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, dict
         valid[column] = valid[column].fillna(fill)
         imputed[column] = int(missing.sum())
     return valid, imputed
+
+
+def file_ledger(manifest: pd.DataFrame, clean_rows: pd.DataFrame, quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Per landed file: its status, rows landed, clean and quarantined; nothing unaccounted for."""
+    counts = pd.DataFrame(
+        {
+            "clean": clean_rows.groupby(SOURCE_FILE).size() if len(clean_rows) else pd.Series(dtype="int64"),
+            "quarantined": quarantine.groupby(SOURCE_FILE).size()
+            if len(quarantine)
+            else pd.Series(dtype="int64"),
+        }
+    )
+    columns = ["file", "day", "size", "version", "status", "reason", "rows"]
+    ledger = manifest[columns].merge(counts, left_on="file", right_index=True, how="left")
+    return ledger.fillna({"clean": 0, "quarantined": 0}).astype({"clean": "int64", "quarantined": "int64"})

@@ -11,6 +11,8 @@ from typing import Literal
 
 import dagster as dg
 
+from e2e_ml.checks.catalog import CHECK_KEYS
+from e2e_ml.checks.history import check_outcomes
 from e2e_ml.resources.monitoring import MonitoringPolicy
 from e2e_ml.resources.notify import Alert, Notifier
 
@@ -101,18 +103,13 @@ def check_failure_alert(
     state = json.loads(context.cursor) if context.cursor else {"seen": {}, "failing": []}
     seen: dict[str, int] = state["seen"]
     failing: list[str] = state["failing"]
-    checks = context.repository_def.asset_graph.asset_check_keys if context.repository_def else set()
-    for check_key in sorted(checks, key=str):
+    for check_key in CHECK_KEYS:
         name = check_key.to_user_string()
-        history = context.instance.event_log_storage.get_asset_check_execution_history(check_key, limit=100)
-        for record in sorted(history, key=lambda r: r.id):
-            if record.id <= seen.get(name, 0) or record.event is None or record.event.dagster_event is None:
+        for outcome in check_outcomes(context.instance, check_key):
+            if outcome.record_id <= seen.get(name, 0):
                 continue
-            evaluation = record.event.dagster_event.event_specific_data
-            if not isinstance(evaluation, dg.AssetCheckEvaluation):
-                continue
-            seen[name] = record.id
-            partition = evaluation.partition or _run_partition(context.instance, record.run_id)
+            seen[name] = outcome.record_id
+            evaluation, partition = outcome.evaluation, outcome.partition
             incident = f"{name}:{partition or ''}"
             if evaluation.passed:
                 failing = [key for key in failing if key != incident]
@@ -136,12 +133,6 @@ def check_failure_alert(
                 log=context.log,
             )
     return dg.SensorResult(cursor=json.dumps({"seen": seen, "failing": failing[-REMEMBERED:]}))
-
-
-def _run_partition(instance: dg.DagsterInstance, run_id: str) -> str | None:
-    """Checks evaluated in a daily run carry no partition of their own: the run's is theirs."""
-    run = instance.get_run_by_id(run_id) if run_id else None
-    return run.tags.get("dagster/partition") if run else None
 
 
 def _fact(value: object) -> str:

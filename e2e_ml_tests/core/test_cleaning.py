@@ -123,3 +123,28 @@ def test_output_is_sorted_by_time_then_id(contract):
     rows = [GOOD.replace("p000001", f"p00000{i}") for i in (3, 1, 2)]
     raw, headers = raw_of(("a.csv", rows))
     assert clean(raw, contract, DAY, headers).clean["player_id"].tolist() == ["p000001", "p000002", "p000003"]
+
+
+def test_file_ledger_accounts_for_every_landed_row(contract):
+    from e2e_ml.core.cleaning import file_ledger
+
+    raw, headers = raw_of(
+        ("a.csv", [GOOD, GOOD.replace("ios", "wii")]), ("b.csv", [GOOD.replace("p000001", "p000002")])
+    )
+    result = clean(raw, contract, DAY, headers)
+    manifest = pd.DataFrame(
+        {
+            "file": ["a.csv", "b.csv", "c.csv"],
+            "day": "2026-01-05",
+            "size": [10, 5, 0],
+            "version": "v",
+            "status": ["read", "read", "refused"],
+            "reason": [None, None, "c.csv: empty file (0 bytes)"],
+            "rows": [2, 1, 0],
+        }
+    )
+    ledger = file_ledger(manifest, result.clean, result.quarantine).set_index("file")
+    assert ledger.loc["a.csv", ["rows", "clean", "quarantined"]].tolist() == [2, 1, 1]
+    assert ledger.loc["b.csv", ["rows", "clean", "quarantined"]].tolist() == [1, 1, 0]
+    assert ledger.loc["c.csv", ["status", "clean", "quarantined"]].tolist() == ["refused", 0, 0]
+    assert (ledger["rows"] == ledger["clean"] + ledger["quarantined"]).all()

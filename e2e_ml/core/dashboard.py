@@ -1,0 +1,277 @@
+"""The self-contained HTML dashboard: Vega-Lite charts (Altair) with their JavaScript inline.
+
+No CDN, no server: the page opens from a file or from Blob static hosting. Each chart has a
+title, a one-line story, units and dates, and says so when it has nothing to show yet.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+
+import altair as alt
+import pandas as pd
+import vl_convert
+
+from e2e_ml.core.contract import Task
+
+WIDTH = 720
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    story: str
+    chart: alt.TopLevelMixin
+
+
+def build_dashboard(
+    task: Task,
+    daily: pd.DataFrame,
+    versions: pd.DataFrame,
+    quality: pd.DataFrame,
+    drift: pd.DataFrame,
+    alerts: pd.DataFrame,
+    title: str = "e2e-ml: churn predictions",
+) -> str:
+    sections = [
+        _predictions(daily, task),
+        _outcomes(daily, task),
+        _models(versions, task),
+        _volume(quality),
+        _drift(drift),
+        _alerts(alerts),
+    ]
+    return _page(title, sections, alerts)
+
+
+def _empty(message: str) -> alt.Chart:
+    return (
+        alt.Chart(pd.DataFrame({"message": [message]}))
+        .mark_text(size=14, color="#666")
+        .encode(text="message:N")
+        .properties(width=WIDTH, height=60)
+    )
+
+
+def _days(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(date=pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d"))
+
+
+def _predictions(daily: pd.DataFrame, task: Task) -> Section:
+    story = (
+        "Players scored each day, and the share the model flags as likely to churn in the next 7 days."
+        if task == "classification"
+        else "Rows scored each day, and the mean predicted value."
+    )
+    if daily.empty:
+        return Section("Predictions per day", story, _empty("No predictions yet"))
+    data = _days(daily)
+    base = alt.Chart(data).encode(x=alt.X("date:O", title="Day"))
+    bars = base.mark_bar(color="#9ecae1").encode(
+        y=alt.Y("rows:Q", title="Rows scored"), tooltip=["date", "rows", "model_versions"]
+    )
+    second = "predicted_positive_rate" if task == "classification" else "mean_score"
+    label = "Flagged as churning (share)" if task == "classification" else "Mean prediction"
+    line = base.mark_line(point=True, color="#d62728").encode(
+        y=alt.Y(f"{second}:Q", title=label, axis=alt.Axis(format=".0%" if task == "classification" else "")),
+        tooltip=["date", alt.Tooltip(f"{second}:Q", format=".3f")],
+    )
+    chart = alt.layer(bars, line).resolve_scale(y="independent").properties(width=WIDTH, height=220)
+    return Section("Predictions per day", story, chart)
+
+
+def _outcomes(daily: pd.DataFrame, task: Task) -> Section:
+    if task == "classification":
+        story = (
+            "Once outcomes are known: the mean predicted churn probability against the churn rate observed."
+        )
+        columns = {"mean_score": "predicted", "actual_positive_rate": "actual"}
+    else:
+        story = "Once outcomes are known: the realised error (RMSE) of each day's predictions."
+        columns = {"rmse": "RMSE"}
+    known = daily.dropna(subset=[list(columns)[-1]]) if len(daily) else daily
+    if known.empty or (task == "classification" and known["actual_positive_rate"].isna().all()):
+        return Section("Actual vs predicted", story, _empty("No outcomes known yet"))
+    data = (
+        _days(known)
+        .rename(columns=columns)
+        .melt(
+            id_vars=["date", "roc_auc"],
+            value_vars=list(columns.values()),
+            var_name="series",
+            value_name="value",
+        )
+    )
+    chart = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("date:O", title="Day"),
+            y=alt.Y("value:Q", title="Churn rate" if task == "classification" else "RMSE"),
+            color=alt.Color("series:N", title=None),
+            tooltip=[
+                "date",
+                "series",
+                alt.Tooltip("value:Q", format=".3f"),
+                alt.Tooltip("roc_auc:Q", format=".3f"),
+            ],
+        )
+        .properties(width=WIDTH, height=220)
+    )
+    return Section("Actual vs predicted", story, chart)
+
+
+def _models(versions: pd.DataFrame, task: Task) -> Section:
+    metric = "metric_roc_auc" if task == "classification" else "metric_rmse"
+    story = (
+        "Each trained version on its holdout day; filled points were promoted to champion, "
+        "the dashed line is the naive baseline."
+    )
+    if versions.empty or metric not in versions:
+        return Section("Model versions", story, _empty("No model trained yet"))
+    data = versions.assign(
+        version=versions["model_version"].astype(int),
+        decision=versions["promoted"].map({True: "promoted", False: "not promoted"}),
+    )
+    base = alt.Chart(data).encode(x=alt.X("version:O", title="Model version"))
+    points = base.mark_point(size=90, filled=True).encode(
+        y=alt.Y(
+            f"{metric}:Q",
+            title="ROC AUC (holdout)" if task == "classification" else "RMSE (holdout)",
+            scale=alt.Scale(zero=False),
+        ),
+        color=alt.Color(
+            "decision:N",
+            title=None,
+            scale=alt.Scale(domain=["promoted", "not promoted"], range=["#2ca02c", "#bbbbbb"]),
+        ),
+        tooltip=["version", "partition", "decision", alt.Tooltip(f"{metric}:Q", format=".4f")],
+    )
+    layers = [points]
+    baseline = f"metric_baseline_{metric.removeprefix('metric_')}"
+    if baseline in data:
+        layers.append(base.mark_line(strokeDash=[4, 4], color="#999").encode(y=f"{baseline}:Q"))
+    return Section("Model versions", story, alt.layer(*layers).properties(width=WIDTH, height=220))
+
+
+def _volume(quality: pd.DataFrame) -> Section:
+    story = "Rows landed each day: clean rows flow on, quarantined rows are kept with the rule they broke."
+    if quality.empty:
+        return Section("Data volume and rejected rows", story, _empty("No data landed yet"))
+    per_day = quality.groupby("day", as_index=False).agg(
+        clean=("clean", "sum"),
+        quarantined=("quarantined", "sum"),
+        refused_files=("status", lambda s: int((s == "refused").sum())),
+    )
+    data = per_day.melt(
+        id_vars=["day", "refused_files"],
+        value_vars=["clean", "quarantined"],
+        var_name="rows",
+        value_name="count",
+    )
+    chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("day:O", title="Day"),
+            y=alt.Y("count:Q", title="Rows landed"),
+            color=alt.Color(
+                "rows:N",
+                title=None,
+                scale=alt.Scale(domain=["clean", "quarantined"], range=["#6baed6", "#fd8d3c"]),
+            ),
+            tooltip=["day", "rows", "count", "refused_files"],
+        )
+        .properties(width=WIDTH, height=220)
+    )
+    return Section("Data volume and rejected rows", story, chart)
+
+
+def _drift(drift: pd.DataFrame) -> Section:
+    story = (
+        "Population stability (PSI) of each feature against the previous 14 days; above 0.2 is a real shift."
+    )
+    if drift.empty:
+        return Section("Feature drift", story, _empty("No drift measured yet (it needs a day of history)"))
+    chart = (
+        alt.Chart(drift)
+        .mark_rect()
+        .encode(
+            x=alt.X("day:O", title="Day"),
+            y=alt.Y("feature:N", title=None),
+            color=alt.Color(
+                "psi:Q", title="PSI", scale=alt.Scale(scheme="orangered", domain=[0, 0.5], clamp=True)
+            ),
+            tooltip=["day", "feature", alt.Tooltip("psi:Q", format=".3f"), "p_value", "drifted"],
+        )
+        .properties(width=WIDTH, height=24 * drift["feature"].nunique())
+    )
+    return Section("Feature drift", story, chart)
+
+
+def _alerts(alerts: pd.DataFrame) -> Section:
+    story = "Checks that failed and runs that failed, by day: each one was sent to the alert channels."
+    if alerts.empty:
+        return Section("Alerts raised", story, _empty("No alerts raised"))
+    counts = alerts.groupby(["day", "severity"], as_index=False).size()
+    chart = (
+        alt.Chart(counts)
+        .mark_bar()
+        .encode(
+            x=alt.X("day:O", title="Day"),
+            y=alt.Y("size:Q", title="Alerts", axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color(
+                "severity:N", scale=alt.Scale(domain=["ERROR", "WARN"], range=["#d62728", "#ff9896"])
+            ),
+            tooltip=["day", "severity", "size"],
+        )
+        .properties(width=WIDTH, height=160)
+    )
+    return Section("Alerts raised", story, chart)
+
+
+def _page(title: str, sections: list[Section], alerts: pd.DataFrame) -> str:
+    specs = [json.loads(section.chart.to_json()) for section in sections]
+    blocks = "\n".join(
+        f'<section><h2>{escape(s.title)}</h2><p class="story">{escape(s.story)}</p>'
+        f'<div class="chart" id="chart-{i}"></div></section>'
+        for i, s in enumerate(sections)
+    )
+    rows = "".join(
+        f"<tr><td>{escape(str(a.day))}</td><td>{escape(str(a.severity))}</td><td>{escape(str(a.title))}</td></tr>"
+        for a in alerts.itertuples()
+    )
+    table = f"<table><tr><th>Day</th><th>Severity</th><th>Alert</th></tr>{rows}</table>" if rows else ""
+    payload = json.dumps(specs).replace("</", "<\\/")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 24px auto; max-width: 860px; color: #222; }}
+h1 {{ margin-bottom: 0; }} .generated {{ color: #777; margin-top: 4px; }}
+section {{ margin: 28px 0; }} h2 {{ margin-bottom: 2px; font-size: 1.15em; }}
+.story {{ color: #555; margin-top: 2px; }}
+table {{ border-collapse: collapse; font-size: 0.9em; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; }}
+</style></head>
+<body><h1>{escape(title)}</h1><p class="generated">Generated {generated}</p>
+{blocks}
+{table}
+<script type="application/json" id="specs">{payload}</script>
+<script>{_bundle()}</script>
+<script>
+const specs = JSON.parse(document.getElementById("specs").textContent);
+Promise.all(specs.map((spec, i) => vegaEmbed("#chart-" + i, spec, {{renderer: "svg", actions: false}})))
+  .then(() => {{ document.body.dataset.rendered = String(specs.length); }})
+  .catch((error) => {{ console.error("chart failed: " + error); document.body.dataset.rendered = "error"; }});
+</script>
+</body></html>
+"""
+
+
+def _bundle() -> str:
+    """Vega, Vega-Lite and vega-embed as one script, from vl-convert: nothing loads from a CDN."""
+    return vl_convert.javascript_bundle()  # type: ignore[call-arg]  # its stub lacks the default
