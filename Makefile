@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.package-lock.json
 PYTEST_WORKERS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test check format dev azurite
+.PHONY: demo test check format dev azurite system-packages
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,13 @@ $(STAMP): pyproject.toml constraints.txt
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-# Headless Chromium and its driver, from Debian, for the dashboard tests.
-/usr/bin/chromedriver:
-	$(SUDO) apt-get update -qq
-	$(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver
+# From Debian, for the tests: headless Chromium and its driver (the dashboard), PostgreSQL
+# (the production instance under the real daemon). Installed only when missing.
+system-packages:
+	@if ! command -v chromedriver >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver postgresql; \
+	fi
 
 demo: $(STAMP)
 	$(BIN)/e2e-ml demo
@@ -34,7 +37,7 @@ dev: $(STAMP)
 azurite: $(STAMP) $(NODE_STAMP)
 	$(BIN)/e2e-ml azurite
 
-test: $(STAMP) $(NODE_STAMP) /usr/bin/chromedriver
+test: $(STAMP) $(NODE_STAMP) system-packages
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 check: $(STAMP)

@@ -11,4 +11,5 @@ daily_pipeline = dg.define_asset_job(
     selection=dg.AssetSelection.groups("ingest", "prepare", "train", "predict", "report"),
     partitions_def=daily_partitions,
     description="One day end to end: landed files to predictions, then the report refreshed.",
+    tags={"e2e_ml/trains": "model"},  # the production queue runs one of these at a time
 )

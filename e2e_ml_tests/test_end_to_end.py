@@ -151,13 +151,13 @@ def test_mlflow_holds_one_run_per_trained_partition(workflow):
 
 def test_report_extract_summarises_every_scored_day(workflow):
     settings = workflow[0]
-    summary = read_table(settings, "outputs", "report/daily_summary.parquet")
+    summary = read_table(settings, "outputs", "report/fact_daily_predictions.parquet")
     predictions = read_partitions(settings, "outputs", "daily_predictions")
     expected = {day: len(frame) for day, frame in predictions.items() if len(frame)}
     assert {d.isoformat(): n for d, n in zip(summary["date"], summary["rows"], strict=True)} == expected
     assert summary["roc_auc"].between(0.5, 1).all()
-    assert read_table(settings, "outputs", "report/daily_summary.csv").shape[0] == len(summary)
-    versions = read_table(settings, "outputs", "report/model_versions.parquet")
+    assert read_table(settings, "outputs", "report/fact_daily_predictions.csv").shape[0] == len(summary)
+    versions = read_table(settings, "outputs", "report/dim_model_version.parquet")
     assert versions["is_champion"].sum() == 1
 
 
@@ -170,7 +170,7 @@ def test_demo_command_runs_and_says_where_results_are(tmp_path, monkeypatch, cap
     out = capsys.readouterr().out
     assert "all runs succeeded" in out
     assert str(tmp_path / "demo" / "outputs" / "daily_predictions") in out
-    assert (tmp_path / "demo" / "outputs" / "report" / "daily_summary.csv").exists()
+    assert (tmp_path / "demo" / "outputs" / "report" / "fact_daily_predictions.csv").exists()
 
 
 def test_no_secret_appears_in_events_metadata_or_tags(workflow):

@@ -133,5 +133,5 @@ def test_a_regression_contract_runs_through_the_graph(tmp_path):
     assert trained["rmse"] < trained["baseline_rmse"]
     predictions = lab.predictions(2)
     assert (predictions["score"] == predictions["predicted"]).all()
-    summary = pd.read_parquet(Path(settings.outputs_url) / "report" / "daily_summary.parquet")
+    summary = pd.read_parquet(Path(settings.outputs_url) / "report" / "fact_daily_predictions.parquet")
     assert summary["rmse"].notna().all() and summary["roc_auc"].isna().all()
