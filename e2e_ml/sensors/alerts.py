@@ -36,20 +36,34 @@ def run_failure_alert(
     failed_steps = [event.step_key for event in context.get_step_failure_events() if event.step_key]
     error = context.failure_event.message or "see the run"
     notifier.send(
-        Alert(
-            kind="run_failed",
-            title=f"Run of {run.job_name}{_for(run.tags.get('dagster/partition'))} failed",
-            summary=error.strip().splitlines()[0][:500],
-            severity="ERROR",
-            link=monitoring.run_link(run.run_id),
-            facts={
-                "job": run.job_name,
-                "partition": run.tags.get("dagster/partition", "-"),
-                "failed steps": ", ".join(failed_steps) or "-",
-                "run id": run.run_id,
-            },
+        run_alert(
+            run,
+            "run_failed",
+            "failed",
+            error.strip().splitlines()[0][:500],
+            {"failed steps": ", ".join(failed_steps) or "-"},
+            monitoring,
         ),
         log=context.log,
+    )
+
+
+def run_alert(
+    run: dg.DagsterRun,
+    kind: str,
+    what: str,
+    summary: str,
+    facts: dict[str, str],
+    monitoring: MonitoringPolicy,
+) -> Alert:
+    partition = run.tags.get("dagster/partition")
+    return Alert(
+        kind=kind,
+        title=f"Run of {run.job_name}{_for(partition)} {what}",
+        summary=summary,
+        severity="ERROR",
+        link=monitoring.run_link(run.run_id),
+        facts={"job": run.job_name, "partition": partition or "-", **facts, "run id": run.run_id},
     )
 
 
@@ -72,18 +86,13 @@ def slow_run_alert(
         if elapsed <= budget or run.run_id in alerted:
             continue
         notifier.send(
-            Alert(
-                kind="run_too_slow",
-                title=f"Run of {run.job_name}{_for(run.tags.get('dagster/partition'))} over its time budget",
-                summary=f"Running for {elapsed:.0f} s; its budget is {budget:.0f} s.",
-                severity="ERROR",
-                link=monitoring.run_link(run.run_id),
-                facts={
-                    "job": run.job_name,
-                    "elapsed seconds": f"{elapsed:.0f}",
-                    "budget seconds": f"{budget:.0f}",
-                    "run id": run.run_id,
-                },
+            run_alert(
+                run,
+                "run_too_slow",
+                "over its time budget",
+                f"Running for {elapsed:.0f} s; its budget is {budget:.0f} s.",
+                {"elapsed seconds": f"{elapsed:.0f}", "budget seconds": f"{budget:.0f}"},
+                monitoring,
             ),
             log=context.log,
         )
