@@ -9,6 +9,7 @@ import pandas as pd
 from e2e_ml.assets.partitions import daily_partitions
 from e2e_ml.core.cleaning import LINEAGE
 from e2e_ml.core.ingest import UnreadableFileError, read_dump
+from e2e_ml.core.landing import unsafe_name
 from e2e_ml.resources.storage import LandingZone
 
 MANIFEST_COLUMNS = ["file", "day", "size", "version", "status", "reason", "rows", "columns"]
@@ -34,13 +35,16 @@ def ingest(context: dg.AssetExecutionContext, landing_zone: LandingZone):
     files = landing_zone.list_day(day)
     reads, manifest = [], []
     for file in files:
+        unsafe = unsafe_name(file.name)
         entry = {
-            "file": file.name,
+            "file": file.name if unsafe is None else repr(file.name[:200]),
             "day": day.isoformat(),
             "size": file.size,
             "version": file.version,
         }
         try:
+            if unsafe is not None:
+                raise UnreadableFileError(f"{entry['file']}: refused unread, {unsafe}")
             dump = read_dump(file.name, landing_zone.read(file.name))
         except UnreadableFileError as error:
             context.log.warning(f"refused {error}")

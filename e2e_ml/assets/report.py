@@ -14,6 +14,7 @@ from e2e_ml.checks.catalog import CHECK_KEYS
 from e2e_ml.checks.history import check_outcomes
 from e2e_ml.core.dashboard import build_dashboard
 from e2e_ml.core.metrics import daily_summary
+from e2e_ml.core.spreadsheet import spreadsheet_csv
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.storage import StorageLocation, parquet_bytes
 from e2e_ml.resources.tracking import MlflowTracking
@@ -48,7 +49,7 @@ def report_extract(
     urls = {}
     for name, table in tables.items():
         outputs.write(f"report/{name}.parquet", parquet_bytes(table))
-        urls[name] = outputs.write(f"report/{name}.csv", table.to_csv(index=False).encode())
+        urls[name] = outputs.write(f"report/{name}.csv", spreadsheet_csv(table))
     html = build_dashboard(
         task,
         tables["fact_daily_predictions"],

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 DAY_LAYOUT = re.compile(r"^(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/[^/]+$")
+MAX_NAME_LENGTH = 1024
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,20 @@ class LandedFile:
 
     @property
     def day(self) -> date | None:
-        return day_of(self.name)
+        return day_of(self.name) if unsafe_name(self.name) is None else None
+
+
+def unsafe_name(name: str) -> str | None:
+    """Why a landed name must not be used as a path, or None when it is safe."""
+    if len(name) > MAX_NAME_LENGTH:
+        return f"name longer than {MAX_NAME_LENGTH} characters"
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return "absolute path"
+    if ".." in name.replace("\\", "/").split("/"):
+        return "'..' in the path"
+    if CONTROL_CHARACTERS.search(name):
+        return "control character in the name"
+    return None
 
 
 def day_of(name: str) -> date | None:

@@ -29,7 +29,8 @@ def landing_zone_sensor(
     off_layout = [f.name for f in files if f.day is None]
     if off_layout:
         context.log.warning(
-            f"{len(off_layout)} file(s) outside the YYYY/MM/DD/ layout are ignored: {off_layout[:5]}"
+            f"{len(off_layout)} file(s) outside the YYYY/MM/DD/ layout or with unsafe names are ignored: "
+            f"{[repr(name[:100]) for name in off_layout[:5]]}"
         )
     previous = decode_cursor(context.cursor)
     current = day_fingerprints(files)

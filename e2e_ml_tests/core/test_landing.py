@@ -41,3 +41,19 @@ def test_cursor_round_trips_and_is_one_entry_per_day():
 def test_changed_days_are_ordered_oldest_first():
     current = {"2026-01-03": "c", "2026-01-01": "a", "2026-01-02": "b"}
     assert changed_days({}, current) == ["2026-01-01", "2026-01-02", "2026-01-03"]
+
+
+def test_hostile_names_are_refused_and_have_no_day():
+    from e2e_ml.core.landing import unsafe_name
+
+    assert unsafe_name("2026/01/05/a.csv") is None
+    for name, reason in [
+        ("2026/01/05/../../../etc/passwd", "'..'"),
+        ("/etc/passwd", "absolute"),
+        ("C:/windows/a.csv", "absolute"),
+        ("2026/01/05/a\x00.csv", "control character"),
+        ("2026/01/05/a\n.csv", "control character"),
+        ("2026/01/05/" + "a" * 2000 + ".csv", "longer than"),
+    ]:
+        assert reason in (unsafe_name(name) or ""), name
+        assert LandedFile(name, 1, "v").day is None
