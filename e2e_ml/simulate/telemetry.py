@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 AnomalyKind = Literal[
-    "covariate_drift",  # from its day on: players play longer and more often
+    "covariate_drift",  # from its day on: players play longer and more often, and crash more
     "label_drift",  # from its day on: churn becomes more likely
     "null_burst",  # a third of some feature values are missing
     "out_of_range",  # impossible values (negative sessions, > 24 h played)
@@ -114,7 +114,7 @@ def daily_activity(
     purchases = rng.poisson(0.05 * sessions * np.exp(0.5 * eng))
     spend = purchases * rng.lognormal(1.5, 0.6, n)
     days_since_install = (pd.Timestamp(day) - players["installed"]).dt.days.to_numpy()
-    crash_factor = np.where(players["platform"] == "android", 0.35, 0.15)
+    crash_factor = np.where(players["platform"] == "android", 0.35, 0.15) * (4.0 if drift else 1.0)
     crashes = rng.poisson(crash_factor * sessions)
     friends = rng.poisson(np.exp(1.2 + 0.3 * eng))
 
