@@ -135,3 +135,27 @@ def test_a_regression_contract_runs_through_the_graph(tmp_path):
     assert (predictions["score"] == predictions["predicted"]).all()
     summary = pd.read_parquet(Path(settings.outputs_url) / "report" / "fact_daily_predictions.parquet")
     assert summary["rmse"].notna().all() and summary["roc_auc"].isna().all()
+
+
+def test_mlflow_unreachable_fails_the_run_clearly_and_moves_no_champion(tmp_path, monkeypatch):
+    from e2e_ml.azurite import free_port
+
+    settings = lab_for(tmp_path / "home", days=3)
+    with dg.instance_for_test() as instance:
+        lab = Lab(settings, build_definitions(settings), instance)
+        for day in range(3):
+            lab.run(day)
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+        unreachable = Settings(home=settings.home, mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}")
+        broken = Lab(unreachable, build_definitions(unreachable), instance)
+        run = broken.defs.resolve_job_def("daily_pipeline").execute_in_process(
+            partition_key=(START + timedelta(days=2)).isoformat(), instance=instance, raise_on_error=False
+        )
+    assert not run.success
+    [failure] = [e for e in run.all_events if e.is_step_failure]
+    assert failure.step_key == "trained_model"
+    assert "127.0.0.1" in str(failure.step_failure_data.error)
+    client = mlflow.MlflowClient(settings.tracking_uri, settings.tracking_uri)
+    assert str(client.get_model_version_by_alias("e2e-ml-game_telemetry", "champion").version) == "1"
+    assert len(client.search_model_versions("name = 'e2e-ml-game_telemetry'")) == 1
