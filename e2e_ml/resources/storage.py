@@ -7,12 +7,14 @@ landing zone, the lake and the outputs share this code on every deployment.
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
 import fsspec
 import pandas as pd
+from fsspec.implementations.local import LocalFileSystem
 from fsspec.spec import AbstractFileSystem
 
 from e2e_ml.core.landing import LandedFile
@@ -29,12 +31,22 @@ def open_filesystem(url: str, storage_options: dict[str, Any]) -> tuple[Abstract
 def write_whole(fs: AbstractFileSystem, path: str, data: bytes) -> None:
     """Replace `path` so that readers see the old object or the new one, never a part.
 
-    On a file system fsspec's transaction writes a temporary file and renames it at the end;
-    on Blob storage an upload becomes visible only when its block list is committed at close.
+    On a file system: a temporary file beside it, renamed into place. On Blob storage an upload
+    becomes visible only when it commits, so it is written directly. (fsspec's `transaction`
+    would do the former, but it lives on the shared filesystem instance: not thread-safe.)
     """
-    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-    with fs.transaction, fs.open(path, "wb") as file:
-        file.write(data)
+    parent, name = path.rsplit("/", 1)
+    fs.makedirs(parent, exist_ok=True)
+    if not isinstance(fs, LocalFileSystem):
+        fs.pipe_file(path, data)
+        return
+    temporary = f"{parent}/.{name}.{uuid.uuid4().hex}.partial"
+    try:
+        fs.pipe_file(temporary, data)
+        fs.mv(temporary, path)
+    finally:
+        if fs.exists(temporary):
+            fs.rm(temporary)
 
 
 class AzureStorageAccount(dg.ConfigurableResource):

@@ -82,3 +82,15 @@ def test_lookback_lists_only_the_months_that_cover_it(tmp_path, monkeypatch):
     assert listed == ["2026/11/"]
     assert [f.name for f in landing.list_recent(date(2026, 12, 1))] == ["2026/11/20/a.csv"]
     assert listed[1:] == ["2026/11/", "2026/12/"]
+
+
+def test_concurrent_writers_each_land_whole_files(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = StorageLocation(url=str(tmp_path / "store"))
+    payloads = {f"2026/01/{day:02d}/dump.csv": bytes([day]) * 100_000 for day in range(1, 29)}
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda item: store.write(*item), payloads.items()))
+    for name, data in payloads.items():
+        assert (tmp_path / "store" / name).read_bytes() == data
+    assert not list((tmp_path / "store").rglob("*.partial"))
