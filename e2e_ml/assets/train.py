@@ -8,7 +8,7 @@ import pandas as pd
 from e2e_ml.assets.partitions import GRAPH_SETTINGS, daily_partitions, training_window
 from e2e_ml.checks.quality import nothing_trained, quality_result, quality_spec
 from e2e_ml.core.features import feature_frame, labelled
-from e2e_ml.core.model import PRIMARY_METRIC, TrainingParams, beats, evaluate, is_no_worse, train
+from e2e_ml.core.model import PRIMARY_METRIC, TrainingParams, decide_promotion, evaluate, train
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.tracking import MlflowTracking
 
@@ -93,39 +93,37 @@ def trained_model(
         },
         run_name=f"{spec.name}-{context.partition_key}",
     )
-    value, champion_value = result.metrics[metric], champion_metrics.get(metric, float("nan"))
-    useful = beats(value, result.baseline[metric], spec.roles.task)
-    no_worse = is_no_worse(value, champion_value, spec.roles.task, config.promotion_tolerance)
-    pinned = mlflow.is_pinned(contract.model_name)
-    promoted = useful and no_worse and not pinned and not newer_champion
-    if promoted:
-        mlflow.promote(contract.model_name, logged.version)
-    reason = (
-        f"{metric} does not beat the naive baseline"
-        if not useful
-        else f"{metric} worse than the champion's"
-        if not no_worse
-        else f"the champion was trained for a later day, {champion_day}"
-        if newer_champion
-        else "champion is pinned"
+    promotion = decide_promotion(
+        metric,
+        result.metrics[metric],
+        result.baseline[metric],
+        champion_metrics.get(metric, float("nan")),
+        spec.roles.task,
+        config.promotion_tolerance,
+        pinned=mlflow.is_pinned(contract.model_name),
+        champion_is_newer=newer_champion,
     )
+    if promotion.promoted:
+        mlflow.promote(contract.model_name, logged.version)
     decision = (
-        f"version {logged.version} promoted to champion"
-        if promoted
-        else f"version {logged.version} not promoted ({reason}); champion stays version "
-        f"{champion and champion.version}"
+        f"version {logged.version} promoted to champion ({promotion.reason})"
+        if promotion.promoted
+        else f"version {logged.version} not promoted ({promotion.reason}); "
+        + (f"champion stays version {champion.version}" if champion else "no champion yet")
     )
     mlflow.tag_version(
-        contract.model_name, logged.version, {"promoted": str(promoted).lower(), "decision": decision}
+        contract.model_name,
+        logged.version,
+        {"promoted": str(promotion.promoted).lower(), "decision": decision},
     )
-    context.log.info(f"{context.partition_key}: {metric} {value:.4f}; {decision}")
+    context.log.info(f"{context.partition_key}: {metric} {result.metrics[metric]:.4f}; {decision}")
     quality = quality_result(
         result.metrics, result.baseline, champion_metrics, spec.roles.task, config.regression_margin
     )
     return dg.MaterializeResult(
         check_results=[quality],
         metadata={
-            "status": "promoted" if promoted else "rejected",
+            "status": "promoted" if promotion.promoted else "rejected",
             "model_version": logged.version,
             "mlflow_run": dg.MetadataValue.url(logged.run_url),
             metric: dg.MetadataValue.float(result.metrics[metric]),

@@ -164,6 +164,34 @@ def beats(value: float, reference: float, task: Task) -> bool:
     return value != reference and is_no_worse(value, reference, task, tolerance=0.0)
 
 
+@dataclass(frozen=True)
+class Promotion:
+    promoted: bool
+    reason: str
+
+
+def decide_promotion(
+    metric: str,
+    value: float,
+    baseline: float,
+    champion: float,
+    task: Task,
+    tolerance: float,
+    pinned: bool = False,
+    champion_is_newer: bool = False,
+) -> Promotion:
+    """Whether a challenger takes the champion alias, and why (not)."""
+    if not beats(value, baseline, task):
+        return Promotion(False, f"{metric} does not beat the naive baseline")
+    if champion_is_newer:
+        return Promotion(False, "the champion was trained for a later day")
+    if not is_no_worse(value, champion, task, tolerance):
+        return Promotion(False, f"{metric} worse than the champion's")
+    if pinned:
+        return Promotion(False, "champion is pinned")
+    return Promotion(True, "no worse than the champion" if champion == champion else "no champion yet")
+
+
 def score_rows(
     model: Any, rows: pd.DataFrame, contract: Contract, model_name: str, model_version: str
 ) -> pd.DataFrame:

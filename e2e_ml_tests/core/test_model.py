@@ -113,3 +113,18 @@ def test_a_contract_naming_unknown_columns_is_refused(tmp_path):
         ContractError, match=r"bad.yaml: roles name columns the schema lacks: \['hours_slept'\]"
     ):
         load_contract(path)
+
+
+def test_promotion_decisions_say_why():
+    from e2e_ml.core.model import decide_promotion
+
+    decide = lambda value, champion, **kw: decide_promotion(  # noqa: E731
+        "roc_auc", value, 0.5, champion, "classification", 0.005, **kw
+    )
+    assert decide(0.7, float("nan")).promoted
+    assert decide(0.7, float("nan")).reason == "no champion yet"
+    assert decide(0.5, float("nan")).reason == "roc_auc does not beat the naive baseline"
+    assert decide(0.69, 0.70).reason == "roc_auc worse than the champion's"
+    assert decide(0.72, 0.70, pinned=True).reason == "champion is pinned"
+    assert decide(0.72, 0.70, champion_is_newer=True).reason == "the champion was trained for a later day"
+    assert decide(0.72, 0.70).promoted and not decide(0.72, 0.70, pinned=True).promoted
