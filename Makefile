@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.package-lock.json
 PYTEST_WORKERS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test check format dev azurite system-packages
+.PHONY: demo test check format dev azurite system-packages bench
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ azurite: $(STAMP) $(NODE_STAMP)
 
 test: $(STAMP) $(NODE_STAMP) system-packages
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+bench: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m bench.tracking
+	$(BIN)/python -m bench.sensor_tick
 
 check: $(STAMP)
 	$(BIN)/ruff check .
