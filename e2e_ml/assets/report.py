@@ -38,11 +38,10 @@ def report_extract(
     outputs: StorageLocation,
 ) -> dg.MaterializeResult:
     task = contract.load().roles.task
-    days = sorted(lake.partitions("file_ledger"))
     tables = {
         "fact_daily_predictions": daily_summary(daily_predictions, task),
         "dim_model_version": mlflow.versions(contract.model_name),
-        "fact_file_quality": lake.read_partitions("file_ledger", days)[0],
+        "fact_file_quality": lake.read_partitions("file_ledger")[0],
         "fact_feature_drift": feature_drift_history(context.instance),
         "fact_alerts": alert_history(context.instance, CHECK_KEYS),
     }

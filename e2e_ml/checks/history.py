@@ -36,11 +36,11 @@ class CheckOutcome:
 
 
 def check_outcomes(
-    instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, limit: int = 100
+    instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, limit: int = 100, after: int = 0
 ) -> Iterator[CheckOutcome]:
-    """Stored evaluations of a check, oldest first (from any storage: SQLite or Postgres)."""
+    """Stored evaluations of a check newer than record `after`, oldest first (SQLite or Postgres)."""
     history = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=limit)
-    for record in sorted(history, key=lambda r: r.id):
+    for record in sorted((r for r in history if r.id > after), key=lambda r: r.id):
         event = record.event.dagster_event if record.event else None
         evaluation = event.event_specific_data if event else None
         if isinstance(evaluation, dg.AssetCheckEvaluation):

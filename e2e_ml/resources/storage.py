@@ -101,10 +101,10 @@ class StorageLocation(dg.ConfigurableResource):
         found = fs.glob(f"{root}/{asset}/{prefix}*/{PART_FILE}")
         return {path.rsplit("/", 2)[-2][len(prefix) :] for path in found}
 
-    def read_partitions(self, asset: str, keys: list[str]) -> tuple[pd.DataFrame, list[str]]:
-        """The given partitions that exist, concatenated, and which keys those were."""
+    def read_partitions(self, asset: str, keys: list[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+        """The given partitions (all by default) that exist, concatenated, and which keys those were."""
         existing = self.partitions(asset)
-        present = [key for key in keys if key in existing]
+        present = sorted(existing) if keys is None else [key for key in keys if key in existing]
         frames = [self.read_table(table_path(asset, key)) for key in present]
         non_empty = [frame for frame in frames if len(frame)]
         if not non_empty:

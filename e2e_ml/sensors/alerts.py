@@ -114,9 +114,7 @@ def check_failure_alert(
     failing: list[str] = state["failing"]
     for check_key in CHECK_KEYS:
         name = check_key.to_user_string()
-        for outcome in check_outcomes(context.instance, check_key):
-            if outcome.record_id <= seen.get(name, 0):
-                continue
+        for outcome in check_outcomes(context.instance, check_key, after=seen.get(name, 0)):
             seen[name] = outcome.record_id
             evaluation, partition = outcome.evaluation, outcome.partition
             incident = f"{name}:{partition or ''}"
