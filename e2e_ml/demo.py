@@ -204,6 +204,7 @@ def where_things_are(settings: Settings) -> list[str]:
     return [
         f"Predictions (Parquet, hive-partitioned): {settings.outputs_url}/daily_predictions",
         f"Report extract (Parquet + CSV):          {settings.outputs_url}/report",
+        f"Dashboard (open in a browser):           {settings.outputs_url}/report/dashboard.html",
         f"Clean data and quarantine (the lake):    {settings.lake_url}",
         f"MLflow runs and models:                  mlflow ui --backend-store-uri {settings.tracking_uri}",
         f"Dagster UI with these runs:              DAGSTER_HOME={os.environ.get('DAGSTER_HOME')} dagster dev",
