@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = [r for r in outcome.runs if not r.success]
     print("\nDone: " + ("all runs succeeded" if not failed else f"{len(failed)} run(s) failed"))
     alerts = alerts_raised(settings)
-    print(f"Alerts raised: {len(alerts)}" + (f" (log: {settings.home / 'alerts.jsonl'})" if alerts else ""))
+    print(f"Alerts raised: {len(alerts)}" + (f" (log: {settings.alert_log})" if alerts else ""))
     for alert in alerts:
         print("  " + alert)
     for line in where_things_are(settings):

@@ -178,8 +178,8 @@ def run_demo(
 
 def alerts_raised(settings: Settings) -> list[str]:
     """The alert log of a local or azurite deployment, one line per alert."""
-    log = settings.home / "alerts.jsonl"
-    if not log.exists():
+    log = settings.alert_log
+    if log is None or not log.exists():
         return []
     return [f"[{a['severity']}] {a['title']}" for a in map(json.loads, log.read_text().splitlines())]
 
@@ -188,7 +188,8 @@ def reset(settings: Settings) -> None:
     """Empty the demo's stores, so every demo starts from the same state."""
     for folder in ("mlflow", "dagster"):
         shutil.rmtree(settings.home / folder, ignore_errors=True)
-    (settings.home / "alerts.jsonl").unlink(missing_ok=True)
+    if settings.alert_log is not None:
+        settings.alert_log.unlink(missing_ok=True)
     stores = {
         role: StorageLocation(url=settings.url(role), account=settings.account(role))
         for role in CLOUD_CONTAINERS

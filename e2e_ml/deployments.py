@@ -46,6 +46,7 @@ class Settings:
     azure_account: str | None = None
     lake_account: str | None = None  # the ADLS Gen2 account, if not the Blob one
     credential_variables: tuple[str, ...] = ()  # which AZURE_STORAGE_* secrets are set
+    alert_log_file: Path | None = None  # E2E_ML_ALERT_LOG; by default <home>/alerts.jsonl off Azure
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -71,6 +72,7 @@ class Settings:
             azure_account=env.get("AZURE_STORAGE_ACCOUNT"),
             lake_account=env.get("E2E_ML_LAKE_ACCOUNT"),
             credential_variables=tuple(v for v in CREDENTIAL_VARIABLES if env.get(v)),
+            alert_log_file=Path(env["E2E_ML_ALERT_LOG"]).resolve() if env.get("E2E_ML_ALERT_LOG") else None,
         )
         settings.validate()
         return settings
@@ -106,6 +108,13 @@ class Settings:
     @property
     def outputs_url(self) -> str:
         return self.url("outputs")
+
+    @property
+    def alert_log(self) -> Path | None:
+        """Where the notifier also writes every alert: the local and azurite deployments' inbox."""
+        if self.alert_log_file is not None:
+            return self.alert_log_file
+        return None if self.deployment == "azure" else self.home / "alerts.jsonl"
 
     @property
     def tracking_uri(self) -> str:
@@ -194,9 +203,8 @@ def notifier_from_env(settings: Settings) -> Notifier:
             work_item_type=env.get("E2E_ML_DEVOPS_WORK_ITEM_TYPE", "Bug"),
             area_path=env.get("E2E_ML_DEVOPS_AREA_PATH"),
         )
-    default_log = str(settings.home / "alerts.jsonl") if settings.deployment != "azure" else None
     return Notifier(
-        alert_log=env.get("E2E_ML_ALERT_LOG", default_log),
+        alert_log=str(settings.alert_log) if settings.alert_log else None,
         email=email,
         webhook=webhook,
         devops=devops,

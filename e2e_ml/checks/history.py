@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import dagster as dg
 import pandas as pd
 
-from e2e_ml.resources.storage import StorageLocation
+from e2e_ml.resources.storage import StorageLocation, table_path
 
 
 def trailing_days(partition_key: str, days: int) -> list[str]:
@@ -21,8 +21,11 @@ def trailing_days(partition_key: str, days: int) -> list[str]:
 
 
 def read_day(store: StorageLocation, asset: str, partition_key: str) -> pd.DataFrame:
-    frame, _ = store.read_partitions(asset, [partition_key])
-    return frame
+    """One partition, read directly: no listing of the asset's whole history for a single day."""
+    try:
+        return store.read_table(table_path(asset, partition_key))
+    except FileNotFoundError:
+        return pd.DataFrame()
 
 
 @dataclass(frozen=True)
