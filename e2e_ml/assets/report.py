@@ -75,7 +75,8 @@ def report_extract(
 
 def feature_drift_history(instance: dg.DagsterInstance) -> pd.DataFrame:
     """PSI per feature and day, from the latest feature_drift evaluation of each day."""
-    latest = {o.partition: o for o in check_outcomes(instance, FEATURE_DRIFT, limit=1000) if o.partition}
+    outcomes = check_outcomes(instance, FEATURE_DRIFT, limit=1000)
+    latest = {o.partition: o for o in outcomes if o.partition}
     rows = [
         {"day": day, **feature}
         for day, outcome in sorted(latest.items())
@@ -87,8 +88,11 @@ def feature_drift_history(instance: dg.DagsterInstance) -> pd.DataFrame:
 def alert_history(instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]) -> pd.DataFrame:
     """What the alert sensors act on: failed checks (latest per check and day) and failed runs."""
     rows = []
+    run_partitions: dict[str, str | None] = {}
     for check_key in check_keys:
-        latest = {o.partition: o for o in check_outcomes(instance, check_key, limit=1000)}
+        latest = {
+            o.partition: o for o in check_outcomes(instance, check_key, 1000, run_partitions=run_partitions)
+        }
         for partition, outcome in sorted(latest.items(), key=lambda item: item[1].timestamp):
             evaluation = outcome.evaluation
             if evaluation.passed:

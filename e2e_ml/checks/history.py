@@ -39,15 +39,25 @@ class CheckOutcome:
 
 
 def check_outcomes(
-    instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, limit: int = 100, after: int = 0
+    instance: dg.DagsterInstance,
+    check_key: dg.AssetCheckKey,
+    limit: int = 100,
+    after: int = 0,
+    run_partitions: dict[str, str | None] | None = None,
 ) -> Iterator[CheckOutcome]:
-    """Stored evaluations of a check newer than record `after`, oldest first (SQLite or Postgres)."""
+    """Stored evaluations of a check newer than record `after`, oldest first (SQLite or Postgres).
+
+    `run_partitions` caches each run's partition across calls: a daily run evaluates every check.
+    """
+    known = {} if run_partitions is None else run_partitions
     history = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=limit)
     for record in sorted((r for r in history if r.id > after), key=lambda r: r.id):
         event = record.event.dagster_event if record.event else None
         evaluation = event.event_specific_data if event else None
         if isinstance(evaluation, dg.AssetCheckEvaluation):
-            partition = evaluation.partition or _run_partition(instance, record.run_id)
+            if not evaluation.partition and record.run_id not in known:
+                known[record.run_id] = _run_partition(instance, record.run_id)
+            partition = evaluation.partition or known[record.run_id]
             yield CheckOutcome(record.id, partition, evaluation, record.create_timestamp)
 
 

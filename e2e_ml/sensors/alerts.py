@@ -112,9 +112,12 @@ def check_failure_alert(
     state = json.loads(context.cursor) if context.cursor else {"seen": {}, "failing": []}
     seen: dict[str, int] = state["seen"]
     failing: list[str] = state["failing"]
+    run_partitions: dict[str, str | None] = {}
     for check_key in CHECK_KEYS:
         name = check_key.to_user_string()
-        for outcome in check_outcomes(context.instance, check_key, after=seen.get(name, 0)):
+        for outcome in check_outcomes(
+            context.instance, check_key, after=seen.get(name, 0), run_partitions=run_partitions
+        ):
             seen[name] = outcome.record_id
             evaluation, partition = outcome.evaluation, outcome.partition
             incident = f"{name}:{partition or ''}"
