@@ -95,7 +95,8 @@ class Azurite:
         raise TimeoutError(f"Azurite did not listen on 127.0.0.1:{self.port} within {self.startup_timeout} s")
 
     def stop(self, timeout: float = 5.0) -> None:
-        """SIGTERM, then wait; Azurite takes a few seconds to exit. SIGKILL if it will not."""
+        """SIGTERM, then wait; SIGKILL if it will not exit. It refuses connections from the SIGTERM
+        on and saves its metadata; a bare SIGKILL would lose containers made moments before."""
         if self._process is None or self._process.poll() is not None:
             return
         os.killpg(self._process.pid, signal.SIGTERM)

@@ -9,7 +9,7 @@ from e2e_ml.assets.report import report_extract
 from e2e_ml.assets.train import trained_model
 from e2e_ml.checks.catalog import CHECKS
 from e2e_ml.checks.freshness import landed_files
-from e2e_ml.deployments import Settings, executor_for, resources_for
+from e2e_ml.deployments import Settings, executor_for, resources_for, step_retry_policy
 from e2e_ml.jobs import daily_pipeline
 from e2e_ml.sensors.alerts import check_failure_alert, run_failure_alert, slow_run_alert
 from e2e_ml.sensors.landing_zone import landing_zone_sensor
@@ -29,7 +29,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=CHECKS,
-        jobs=[daily_pipeline],
+        jobs=[daily_pipeline(step_retry_policy(settings))],
         sensors=[landing_zone_sensor, *ALERT_SENSORS],
         resources=resources_for(settings),
         executor=executor_for(settings),

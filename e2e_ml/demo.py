@@ -20,7 +20,9 @@ import dagster as dg
 
 from e2e_ml.definitions import ALERT_SENSORS, build_definitions
 from e2e_ml.deployments import CLOUD_CONTAINERS, Settings, provision
+from e2e_ml.jobs import DAILY_PIPELINE
 from e2e_ml.resources.storage import LandingZone, StorageLocation
+from e2e_ml.sensors.alerts import root_cause
 from e2e_ml.sensors.landing_zone import landing_zone_sensor
 from e2e_ml.simulate.land import land
 from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, is_late, simulate
@@ -60,7 +62,7 @@ def tick(
     result = evaluate_sensor(landing_zone_sensor, defs, instance, cursor)
     if not result.run_requests:
         return Tick(cursor=result.cursor, skipped=result.skip_message or "no run requested")
-    job = defs.resolve_job_def("daily_pipeline")
+    job = defs.resolve_job_def(DAILY_PIPELINE)
     outcome = Tick(cursor=result.cursor)
     requests = sorted(result.run_requests or [], key=lambda r: r.partition_key or "")
     for number, request in enumerate(requests, start=1):
@@ -104,10 +106,9 @@ def describe(run: dg.ExecuteInProcessResult) -> str:
     """One line a person can read: rows in and out, the model decision, or the failure."""
     if not run.success:
         failure = next((e for e in run.all_events if e.is_step_failure), None)
-        error = failure.step_failure_data.error if failure else None
-        while error is not None and error.cause is not None:
-            error = error.cause
-        message = error.message.strip().splitlines()[0] if error else "see the run in the UI"
+        message = (
+            root_cause(failure.step_failure_data.error) if failure else None
+        ) or "see the run in the UI"
         return f"FAILED in {failure.step_key if failure else 'the run'}: {message}"
     meta = {
         event.asset_key.to_user_string(): event.materialization.metadata

@@ -47,6 +47,10 @@ class Settings:
     lake_account: str | None = None  # the ADLS Gen2 account, if not the Blob one
     credential_variables: tuple[str, ...] = ()  # which AZURE_STORAGE_* secrets are set
     alert_log_file: Path | None = None  # E2E_ML_ALERT_LOG; by default <home>/alerts.jsonl off Azure
+    storage_retries: int = 3  # per storage request, by the Azure SDK
+    storage_backoff_seconds: float = 1.0
+    step_retries: int = 3  # per failed step, by Dagster, for faults that outlast the SDK's retries
+    step_retry_delay_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -73,6 +77,10 @@ class Settings:
             lake_account=env.get("E2E_ML_LAKE_ACCOUNT"),
             credential_variables=tuple(v for v in CREDENTIAL_VARIABLES if env.get(v)),
             alert_log_file=Path(env["E2E_ML_ALERT_LOG"]).resolve() if env.get("E2E_ML_ALERT_LOG") else None,
+            storage_retries=int(env.get("E2E_ML_STORAGE_RETRIES", "3")),
+            storage_backoff_seconds=float(env.get("E2E_ML_STORAGE_BACKOFF_SECONDS", "1")),
+            step_retries=int(env.get("E2E_ML_STEP_RETRIES", "3")),
+            step_retry_delay_seconds=float(env.get("E2E_ML_STEP_RETRY_DELAY_SECONDS", "10")),
         )
         settings.validate()
         return settings
@@ -131,6 +139,8 @@ class Settings:
         }
         return AzureStorageAccount(
             account_name=(self.lake_account if role == "lake" and self.lake_account else self.azure_account),
+            retries=self.storage_retries,
+            backoff_seconds=self.storage_backoff_seconds,
             **{field: dg.EnvVar(var) for field, var in secrets.items() if var in self.credential_variables},
         )
 
@@ -223,6 +233,18 @@ def provision(settings: Settings) -> None:
     ) as stores:
         for role in CLOUD_CONTAINERS:
             getattr(stores, role).create()
+
+
+def step_retry_policy(settings: Settings) -> dg.RetryPolicy | None:
+    """Exponential backoff with jitter, so steps failed by one outage do not retry in lockstep."""
+    if settings.step_retries <= 0:
+        return None
+    return dg.RetryPolicy(
+        max_retries=settings.step_retries,
+        delay=settings.step_retry_delay_seconds,
+        backoff=dg.Backoff.EXPONENTIAL,
+        jitter=dg.Jitter.PLUS_MINUS,
+    )
 
 
 def executor_for(settings: Settings) -> dg.ExecutorDefinition:

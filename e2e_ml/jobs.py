@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from e2e_ml.assets.partitions import daily_partitions
 
-daily_pipeline = dg.define_asset_job(
-    "daily_pipeline",
-    selection=dg.AssetSelection.groups("ingest", "prepare", "train", "predict", "report"),
-    partitions_def=daily_partitions,
-    description="One day end to end: landed files to predictions, then the report refreshed.",
-    tags={"e2e_ml/trains": "model"},  # the production queue runs one of these at a time
-)
+DAILY_PIPELINE = "daily_pipeline"
+
+
+def daily_pipeline(retry_policy: dg.RetryPolicy | None) -> UnresolvedAssetJobDefinition:
+    """One day end to end; `retry_policy` is the deployment's answer to transient faults."""
+    return dg.define_asset_job(
+        DAILY_PIPELINE,
+        selection=dg.AssetSelection.groups("ingest", "prepare", "train", "predict", "report"),
+        partitions_def=daily_partitions,
+        description="One day end to end: landed files to predictions, then the report refreshed.",
+        tags={"e2e_ml/trains": "model"},  # the production queue runs one of these at a time
+        op_retry_policy=retry_policy,
+    )

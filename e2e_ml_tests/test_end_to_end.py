@@ -8,9 +8,7 @@ import os
 from datetime import date, timedelta
 
 import dagster as dg
-import fsspec
 import mlflow
-import pandas as pd
 import pytest
 
 from e2e_ml.definitions import build_definitions
@@ -19,31 +17,11 @@ from e2e_ml.deployments import Settings, provision, resources_for
 from e2e_ml.simulate.land import land
 from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, simulate, simulate_day
 from e2e_ml_tests.conftest import azurite_settings
+from e2e_ml_tests.stores import read_partitions, read_table
 
 START = date(2026, 1, 5)
 DAYS = 6
 LATE_DAY = START + timedelta(days=3)
-
-
-def storage_options(settings: Settings) -> dict[str, str]:
-    if settings.deployment == "azurite":
-        return {"connection_string": os.environ["AZURE_STORAGE_CONNECTION_STRING"]}
-    return {}
-
-
-def read_table(settings: Settings, role: str, relative: str) -> pd.DataFrame:
-    url = f"{settings.url(role)}/{relative}"
-    if url.endswith(".csv"):
-        return pd.read_csv(url, storage_options=storage_options(settings) or None)
-    return pd.read_parquet(url, storage_options=storage_options(settings) or None)
-
-
-def read_partitions(settings: Settings, role: str, asset: str) -> dict[str, pd.DataFrame]:
-    fs, root = fsspec.core.url_to_fs(f"{settings.url(role)}/{asset}", **storage_options(settings))
-    days = sorted(
-        path.split("/")[-2].removeprefix("date=") for path in fs.glob(f"{root}/date=*/part.parquet")
-    )
-    return {day: read_table(settings, role, f"{asset}/date={day}/part.parquet") for day in days}
 
 
 @pytest.fixture(scope="module", params=["local", "azurite"])

@@ -7,8 +7,10 @@ import dagster as dg
 import pandas as pd
 
 from e2e_ml.assets.partitions import daily_partitions
+from e2e_ml.checks.history import read_day
 from e2e_ml.core.cleaning import clean, file_ledger
 from e2e_ml.resources.contract import DataContract
+from e2e_ml.resources.storage import StorageLocation
 
 
 @dg.multi_asset(
@@ -23,7 +25,8 @@ from e2e_ml.resources.contract import DataContract
         ),
         "file_ledger": dg.AssetOut(
             io_manager_key="lake_io_manager",
-            description="Every landed file of the day: its status; its rows landed = clean + quarantined.",
+            description="Every landed file version of the day: its status; its rows landed = clean + "
+            "quarantined; earlier versions kept as superseded.",
         ),
     },
     partitions_def=daily_partitions,
@@ -34,6 +37,7 @@ def prepare(
     raw_stream: pd.DataFrame,
     raw_manifest: pd.DataFrame,
     contract: DataContract,
+    lake: StorageLocation,
 ):
     day = date.fromisoformat(context.partition_key)
     read = raw_manifest[raw_manifest["status"] == "read"]
@@ -41,9 +45,11 @@ def prepare(
         str(file): json.loads(str(columns))
         for file, columns in zip(read["file"], read["columns"], strict=True)
     }
-    result = clean(raw_stream, contract.load(), day=day, file_columns=headers)
+    rules = contract.load()
+    result = clean(raw_stream, rules, day=day, file_columns=headers)
 
-    ledger = file_ledger(raw_manifest, result.clean, result.quarantine)
+    previous = read_day(lake, "file_ledger", context.partition_key)  # to keep superseded versions
+    ledger = file_ledger(raw_manifest, result.clean, result.quarantine, rules.columns, previous)
     landed = len(raw_stream)
     rejected_share = len(result.quarantine) / landed if landed else 0.0
     context.log.info(

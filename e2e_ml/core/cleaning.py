@@ -6,6 +6,7 @@ reconciles: landed rows = clean rows + quarantined rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,6 +20,7 @@ SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"
 REASON = "_rejected_because"
 LINEAGE = (SOURCE_FILE, SOURCE_ROW)
+LEDGER_COLUMNS = ("file", "day", "size", "version", "status", "reason", "rows", "clean", "quarantined")
 
 
 @dataclass
@@ -204,8 +206,18 @@ def _impute(valid: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, dict
     return valid, imputed
 
 
-def file_ledger(manifest: pd.DataFrame, clean_rows: pd.DataFrame, quarantine: pd.DataFrame) -> pd.DataFrame:
-    """Per landed file: its status, rows landed, clean and quarantined; nothing unaccounted for."""
+def file_ledger(
+    manifest: pd.DataFrame,
+    clean_rows: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    contract_columns: Sequence[str],
+    previous: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Per landed file version: its status, rows landed, clean and quarantined.
+
+    The current versions balance (rows = clean + quarantined); versions an earlier run of the
+    day saw and this one does not stay listed as `superseded`, so the ledger keeps every version.
+    """
     counts = pd.DataFrame(
         {
             "clean": clean_rows.groupby(SOURCE_FILE).size() if len(clean_rows) else pd.Series(dtype="int64"),
@@ -214,6 +226,23 @@ def file_ledger(manifest: pd.DataFrame, clean_rows: pd.DataFrame, quarantine: pd
             else pd.Series(dtype="int64"),
         }
     )
-    columns = ["file", "day", "size", "version", "status", "reason", "rows"]
-    ledger = manifest[columns].merge(counts, left_on="file", right_index=True, how="left")
-    return ledger.fillna({"clean": 0, "quarantined": 0}).astype({"clean": "int64", "quarantined": "int64"})
+    ledger = manifest[[*LEDGER_COLUMNS[:7]]].merge(counts, left_on="file", right_index=True, how="left")
+    ledger = ledger.fillna({"clean": 0, "quarantined": 0}).astype({"clean": "int64", "quarantined": "int64"})
+    extra = manifest["columns"].map(
+        lambda header: sorted(set(json.loads(str(header))) - set(contract_columns))
+    )
+    has_extra = (manifest["status"] == "read") & (extra.str.len() > 0)
+    ledger.loc[has_extra, "reason"] = "extra columns kept in raw_stream only: " + extra[has_extra].astype(str)
+    if previous is None or previous.empty:
+        return ledger[list(LEDGER_COLUMNS)]
+    current = set(zip(ledger["file"], ledger["version"], strict=True))
+    gone = previous[
+        [(f, v) not in current for f, v in zip(previous["file"], previous["version"], strict=True)]
+    ].copy()
+    newly_gone = gone["status"] != "superseded"
+    gone.loc[newly_gone, "reason"] = [
+        "replaced by a newer version" if file in set(ledger["file"]) else "no longer in the landing zone"
+        for file in gone.loc[newly_gone, "file"]
+    ]
+    gone.loc[newly_gone, "status"] = "superseded"
+    return pd.concat([ledger, gone[list(LEDGER_COLUMNS)]], ignore_index=True)[list(LEDGER_COLUMNS)]

@@ -39,7 +39,11 @@ def read_dump(name: str, content: bytes) -> ReadDump:
     try:
         frame, first_row = _read(file_format, content)
     except UnicodeDecodeError as error:
-        raise UnreadableFileError(f"{name}: not UTF-8 text (byte {error.start})") from error
+        line = content[: error.start].count(b"\n") + 1
+        found = content[error.start : error.start + 4]
+        raise UnreadableFileError(
+            f"{name}: line {line}: encoding: not UTF-8 text (byte {error.start}: {found!r})"
+        ) from error
     except (ValueError, pa.ArrowException, pd.errors.ParserError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
         raise UnreadableFileError(f"{name}: not a readable {file_format} file ({first_line})") from error
@@ -53,7 +57,7 @@ def read_dump(name: str, content: bytes) -> ReadDump:
 
 def _read(file_format: str, content: bytes) -> tuple[pd.DataFrame, int]:
     if file_format == "csv":
-        text = content.decode("utf-8")
+        text = content.decode("utf-8-sig")  # a BOM (Excel exports) is not data
         frame = pd.read_csv(
             io.StringIO(text),
             dtype=str,
@@ -63,7 +67,7 @@ def _read(file_format: str, content: bytes) -> tuple[pd.DataFrame, int]:
         )
         return frame, 2  # line 1 is the header
     if file_format == "jsonl":
-        text = content.decode("utf-8")
+        text = content.decode("utf-8-sig")  # a BOM (Excel exports) is not data
         records = [json.loads(line) for line in text.splitlines() if line.strip()]
         frame = pd.DataFrame.from_records(records)
         return frame.apply(lambda col: col.map(_as_text)), 1

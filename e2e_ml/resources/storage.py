@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
 import fsspec
 import pandas as pd
+from adlfs import AzureBlobFileSystem
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
 from fsspec.implementations.local import LocalFileSystem
 from fsspec.spec import AbstractFileSystem
 
@@ -23,9 +28,56 @@ PARTITION_FIELD = "date"
 PART_FILE = "part.parquet"
 
 
+class StorageUnavailableError(ConnectionError):
+    """A store that did not answer, after the SDK's retries: names the store, never a credential."""
+
+
+class RetryingBlobFileSystem(AzureBlobFileSystem):
+    """adlfs with our retry policy: adlfs does not pass retry settings on to the Blob client
+    (fsspec/adlfs#502), whose default waits 15+3, 15+9, 15+27 s: 80 s before a refused
+    connection is reported. Here request n waits `backoff_seconds` + 2**n s, +/- 1 s of jitter."""
+
+    def __init__(self, *args: Any, retries: int = 3, backoff_seconds: float = 1.0, **kwargs: Any):
+        self.retry_policy = ExponentialRetry(
+            initial_backoff=backoff_seconds,  # type: ignore[arg-type]  # used as a float
+            increment_base=2,
+            retry_total=retries,
+            random_jitter_range=1,
+        )
+        super().__init__(*args, **kwargs)
+
+    def do_connect(self) -> None:
+        super().do_connect()
+        default: BlobServiceClient = self.service_client  # type: ignore[has-type]
+        self.service_client = BlobServiceClient(
+            account_url=default.url, credential=default.credential, retry_policy=self.retry_policy
+        )
+
+
 def open_filesystem(url: str, storage_options: dict[str, Any]) -> tuple[AbstractFileSystem, str]:
+    if url.startswith(("abfs://", "az://")):
+        return RetryingBlobFileSystem(**storage_options), RetryingBlobFileSystem._strip_protocol(url).rstrip(
+            "/"
+        )
     fs, root = fsspec.core.url_to_fs(url, **storage_options)
     return fs, root.rstrip("/")
+
+
+@contextmanager
+def reaching(url: str) -> Iterator[None]:
+    """Turn a store that does not answer into one clear error naming the store."""
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as error:
+        raise StorageUnavailableError(
+            f"{url}: storage unreachable after retries ({error.message})"
+        ) from error
+    except HttpResponseError as error:
+        if error.status_code not in (500, 503):
+            raise
+        raise StorageUnavailableError(
+            f"{url}: storage busy or failing after retries (HTTP {error.status_code}, {error.reason})"
+        ) from error
 
 
 def write_whole(fs: AbstractFileSystem, path: str, data: bytes) -> None:
@@ -60,17 +112,20 @@ class AzureStorageAccount(dg.ConfigurableResource):
     connection_string: str | None = None
     sas_token: str | None = None
     account_key: str | None = None
+    retries: int = 3  # per request, by the Blob client, before a step fails
+    backoff_seconds: float = 1.0  # request n waits this + 2**n s: 3, 5, 9 s by default
 
     def storage_options(self) -> dict[str, Any]:
+        retry = {"retries": self.retries, "backoff_seconds": self.backoff_seconds}
         if self.connection_string:
-            return {"connection_string": self.connection_string}
+            return {"connection_string": self.connection_string, **retry}
         if not self.account_name:
             raise ValueError("Azure storage needs AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT")
         if self.sas_token:
-            return {"account_name": self.account_name, "sas_token": self.sas_token}
+            return {"account_name": self.account_name, "sas_token": self.sas_token, **retry}
         if self.account_key:
-            return {"account_name": self.account_name, "account_key": self.account_key}
-        return {"account_name": self.account_name, "anon": False}
+            return {"account_name": self.account_name, "account_key": self.account_key, **retry}
+        return {"account_name": self.account_name, "anon": False, **retry}
 
 
 class StorageLocation(dg.ConfigurableResource):
@@ -87,18 +142,22 @@ class StorageLocation(dg.ConfigurableResource):
 
     def write(self, relative: str, data: bytes) -> str:
         fs, root = self.filesystem()
-        write_whole(fs, f"{root}/{relative}", data)
+        with reaching(self.url):
+            write_whole(fs, f"{root}/{relative}", data)
         return self.display_url(relative)
 
     def read_table(self, relative: str) -> pd.DataFrame:
         fs, root = self.filesystem()
-        return pd.read_parquet(io.BytesIO(fs.cat_file(f"{root}/{relative}")))
+        with reaching(self.url):
+            content = fs.cat_file(f"{root}/{relative}")
+        return pd.read_parquet(io.BytesIO(content))
 
     def partitions(self, asset: str) -> set[str]:
         """Which daily partitions of `asset` exist: one listing, not one probe per partition."""
         fs, root = self.filesystem()
         prefix = f"{PARTITION_FIELD}="
-        found = fs.glob(f"{root}/{asset}/{prefix}*/{PART_FILE}")
+        with reaching(self.url):
+            found = fs.glob(f"{root}/{asset}/{prefix}*/{PART_FILE}")
         return {path.rsplit("/", 2)[-2][len(prefix) :] for path in found}
 
     def read_partitions(self, asset: str, keys: list[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
@@ -118,8 +177,9 @@ class StorageLocation(dg.ConfigurableResource):
             fs.makedirs(root, exist_ok=True)
             return
         container = root.split("/", 1)[0]
-        if not fs.exists(container):
-            fs.mkdir(container)
+        with reaching(self.url):
+            if not fs.exists(container):
+                fs.mkdir(container)
 
 
 class LandingZone(StorageLocation):
@@ -144,8 +204,9 @@ class LandingZone(StorageLocation):
     def _list(self, prefixes: list[str]) -> list[LandedFile]:
         fs, root = self.filesystem()
         found: dict[str, dict[str, Any]] = {}
-        for prefix in prefixes:
-            found.update(fs.find(f"{root}/{prefix}", detail=True))
+        with reaching(self.url):
+            for prefix in prefixes:
+                found.update(fs.find(f"{root}/{prefix}", detail=True))
         return sorted(
             (
                 LandedFile(
@@ -162,7 +223,8 @@ class LandingZone(StorageLocation):
 
     def read(self, name: str) -> bytes:
         fs, root = self.filesystem()
-        return bytes(fs.cat_file(f"{root}/{name}"))
+        with reaching(self.url):
+            return bytes(fs.cat_file(f"{root}/{name}"))
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):

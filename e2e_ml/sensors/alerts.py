@@ -10,6 +10,7 @@ import time
 from typing import Literal
 
 import dagster as dg
+from dagster._utils.error import SerializableErrorInfo
 
 from e2e_ml.checks.catalog import CHECK_KEYS
 from e2e_ml.checks.history import check_outcomes
@@ -17,7 +18,19 @@ from e2e_ml.resources.monitoring import MonitoringPolicy
 from e2e_ml.resources.notify import Alert, Notifier
 
 BUDGET_TAG = "e2e_ml/max_runtime_seconds"
+DAGSTER_WRAPPERS = ("Dagster", "RetryRequested")
 REMEMBERED = 1000  # incidents kept in a cursor; older ones cannot recur anyway
+
+
+def root_cause(error: SerializableErrorInfo | None) -> str | None:
+    """The first line of the outermost error our code raised, not of Dagster's wrappers around it."""
+    while error is not None and error.cause is not None and error.cls_name.startswith(DAGSTER_WRAPPERS):
+        error = error.cause
+    if error is None or not error.message.strip():
+        return None
+    line = error.message.strip().splitlines()[0]
+    named, _, said = line.partition(": ")
+    return said if said and named.endswith(error.cls_name) else line
 
 
 def _for(partition: str | None) -> str:
@@ -33,8 +46,10 @@ def run_failure_alert(
     context: dg.RunFailureSensorContext, notifier: Notifier, monitoring: MonitoringPolicy
 ) -> None:
     run = context.dagster_run
-    failed_steps = [event.step_key for event in context.get_step_failure_events() if event.step_key]
-    error = context.failure_event.message or "see the run"
+    step_failures = context.get_step_failure_events()
+    failed_steps = [event.step_key for event in step_failures if event.step_key]
+    causes = [root_cause(event.step_failure_data.error) for event in step_failures]
+    error = next((cause for cause in causes if cause), None) or context.failure_event.message or "see the run"
     notifier.send(
         run_alert(
             run,

@@ -8,13 +8,13 @@ import dagster as dg
 from e2e_ml.assets.partitions import GRAPH_SETTINGS, daily_partitions
 from e2e_ml.checks.freshness import freshness_evaluation
 from e2e_ml.core.landing import changed_days, day_fingerprints, decode_cursor, encode_cursor
-from e2e_ml.jobs import daily_pipeline
+from e2e_ml.jobs import DAILY_PIPELINE
 from e2e_ml.resources.monitoring import MonitoringPolicy
 from e2e_ml.resources.storage import LandingZone
 
 
 @dg.sensor(
-    job=daily_pipeline,
+    job_name=DAILY_PIPELINE,
     minimum_interval_seconds=GRAPH_SETTINGS.sensor_interval_seconds,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Lists the landing zone (names, sizes, versions; never contents) and requests "

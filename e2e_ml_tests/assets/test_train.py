@@ -147,7 +147,9 @@ def test_mlflow_unreachable_fails_the_run_clearly_and_moves_no_champion(tmp_path
             lab.run(day)
         monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
-        unreachable = Settings(home=settings.home, mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}")
+        unreachable = Settings(  # no step retries: they are tested in test_faults
+            home=settings.home, mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}", step_retries=0
+        )
         broken = Lab(unreachable, build_definitions(unreachable), instance)
         run = broken.defs.resolve_job_def("daily_pipeline").execute_in_process(
             partition_key=(START + timedelta(days=2)).isoformat(), instance=instance, raise_on_error=False

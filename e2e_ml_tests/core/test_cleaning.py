@@ -1,3 +1,4 @@
+import json
 from datetime import date
 
 import pandas as pd
@@ -141,10 +142,27 @@ def test_file_ledger_accounts_for_every_landed_row(contract):
             "status": ["read", "read", "refused"],
             "reason": [None, None, "c.csv: empty file (0 bytes)"],
             "rows": [2, 1, 0],
+            "columns": [json.dumps(headers["a.csv"]), json.dumps([*headers["b.csv"], "shoe_size"]), "[]"],
         }
     )
-    ledger = file_ledger(manifest, result.clean, result.quarantine).set_index("file")
+    ledger = file_ledger(manifest, result.clean, result.quarantine, contract.columns).set_index("file")
     assert ledger.loc["a.csv", ["rows", "clean", "quarantined"]].tolist() == [2, 1, 1]
     assert ledger.loc["b.csv", ["rows", "clean", "quarantined"]].tolist() == [1, 1, 0]
+    assert ledger.loc["b.csv", "reason"] == "extra columns kept in raw_stream only: ['shoe_size']"
     assert ledger.loc["c.csv", ["status", "clean", "quarantined"]].tolist() == ["refused", 0, 0]
     assert (ledger["rows"] == ledger["clean"] + ledger["quarantined"]).all()
+
+    # b.csv is re-uploaded with new content and c.csv removed: both earlier versions stay listed.
+    rerun = manifest.iloc[:2].assign(version=["v", "v2"])
+    again = file_ledger(
+        rerun, result.clean, result.quarantine, contract.columns, previous=ledger.reset_index()
+    )
+    superseded = again[again["status"] == "superseded"].set_index("file")
+    assert superseded["version"].to_dict() == {"b.csv": "v", "c.csv": "v"}
+    assert superseded["reason"].to_dict() == {
+        "b.csv": "replaced by a newer version",
+        "c.csv": "no longer in the landing zone",
+    }
+    current = again[again["status"] != "superseded"]
+    assert (current["rows"] == current["clean"] + current["quarantined"]).all()
+    assert len(file_ledger(rerun, result.clean, result.quarantine, contract.columns, previous=again)) == 4

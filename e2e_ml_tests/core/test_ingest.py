@@ -32,7 +32,13 @@ def test_jsonl_and_parquet_read_to_the_same_text():
     ("name", "content", "reason"),
     [
         ("d/empty.csv", b"", "empty file"),
-        ("d/binary.csv", bytes(range(128, 256)), "not UTF-8"),
+        ("d/binary.csv", bytes(range(128, 256)), "line 1: encoding: not UTF-8"),
+        (
+            "d/latin1.csv",
+            "player_id,region\np000001,eu\np000002,café\n".encode("latin-1"),
+            "line 3: encoding",
+        ),
+        ("d/utf16.csv", "player_id\np000001\n".encode("utf-16"), "line 1: encoding"),
         ("d/ragged.csv", b"a,b\n1,2\n1,2,3,4\n", "not a readable csv"),
         ("d/broken.parquet", b"PAR1 not really", "not a readable parquet"),
         ("d/broken.jsonl", b'{"a": 1}\n{"a": \n', "not a readable jsonl"),
@@ -44,3 +50,8 @@ def test_unreadable_files_are_refused_with_the_file_and_the_reason(name, content
         read_dump(name, content)
     assert name in str(refused.value)
     assert reason in str(refused.value)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column():
+    dump = read_dump("d/excel.csv", "\ufeff".encode() + CSV)
+    assert dump.columns == ["player_id", "sessions"]

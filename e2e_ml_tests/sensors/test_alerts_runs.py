@@ -27,7 +27,7 @@ def test_stale_landing_zone_alerts_once_per_incident(watched):
 
 
 def test_failed_run_alerts_once(watched, tmp_path):
-    deployment = watched(contract=tmp_path / "missing_contract.yaml")
+    deployment = watched(contract=tmp_path / "missing_contract.yaml", step_retries=0)  # see test_faults
     deployment.land(days=1)
     outcome = deployment.tick()
     assert not outcome.runs[0].success
