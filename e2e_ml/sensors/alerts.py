@@ -24,13 +24,15 @@ REMEMBERED = 1000  # incidents kept in a cursor; older ones cannot recur anyway
 
 def root_cause(error: SerializableErrorInfo | None) -> str | None:
     """The first line of the outermost error our code raised, not of Dagster's wrappers around it."""
-    while error is not None and error.cause is not None and error.cls_name.startswith(DAGSTER_WRAPPERS):
+    while (
+        error is not None and error.cause is not None and (error.cls_name or "").startswith(DAGSTER_WRAPPERS)
+    ):
         error = error.cause
     if error is None or not error.message.strip():
         return None
     line = error.message.strip().splitlines()[0]
     named, _, said = line.partition(": ")
-    return said if said and named.endswith(error.cls_name) else line
+    return said if said and error.cls_name and named.endswith(error.cls_name) else line
 
 
 def _for(partition: str | None) -> str:
