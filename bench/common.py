@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -50,3 +52,16 @@ def save(name: str, figures: dict[str, Any]) -> Path:
 def table(rows: list[tuple[str, str]]) -> str:
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"  {label:<{width}}  {value}" for label, value in rows)
+
+
+def step_durations(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+    """Seconds from each step's start to its success, as the run's event log recorded them."""
+    records = instance.all_logs(run_id)
+    starts = {
+        r.step_key: r.timestamp for r in records if r.dagster_event_type == dg.DagsterEventType.STEP_START
+    }
+    return {
+        str(r.step_key): r.timestamp - starts[r.step_key]
+        for r in records
+        if r.dagster_event_type == dg.DagsterEventType.STEP_SUCCESS and r.step_key in starts
+    }

@@ -5,11 +5,12 @@ fact_daily_predictions, dim_model_version, fact_file_quality, fact_feature_drift
 The row-level facts are daily_predictions itself (hive-partitioned beside them).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import dagster as dg
 import pandas as pd
 
+from e2e_ml.assets.partitions import daily_partitions
 from e2e_ml.checks.catalog import CHECK_KEYS
 from e2e_ml.checks.history import check_outcomes
 from e2e_ml.core.dashboard import build_dashboard
@@ -26,22 +27,35 @@ ALERT_COLUMNS = ["day", "severity", "kind", "title", "detail"]
 
 @dg.asset(
     group_name="report",
+    deps=["daily_predictions", "file_ledger"],
     description="BI tables for Power BI and friends, and a self-contained HTML dashboard, "
-    "in the outputs store.",
+    "in the outputs store. A daily run refreshes its own days; materialized alone, it is rebuilt "
+    "from every day.",
 )
 def report_extract(
     context: dg.AssetExecutionContext,
-    daily_predictions: pd.DataFrame,
     contract: DataContract,
     mlflow: MlflowTracking,
     lake: StorageLocation,
     outputs: StorageLocation,
 ) -> dg.MaterializeResult:
     task = contract.load().roles.task
+    days = run_days(context.run.tags)
+    summary_before = previous_table(outputs, "fact_daily_predictions")
+    quality_before = previous_table(outputs, "fact_file_quality")
+    if days is None or summary_before is None or quality_before is None:
+        days = None
+        predictions = outputs.read_partitions("daily_predictions")[0]
+        summary = daily_summary(predictions, task)
+        quality = lake.read_partitions("file_ledger")[0]
+    else:  # the cost of a daily run stays flat as history grows
+        predictions = outputs.read_partitions("daily_predictions", days)[0]
+        summary = replace_days(summary_before, daily_summary(predictions, task), "date", days)
+        quality = replace_days(quality_before, lake.read_partitions("file_ledger", days)[0], "day", days)
     tables = {
-        "fact_daily_predictions": daily_summary(daily_predictions, task),
+        "fact_daily_predictions": summary,
         "dim_model_version": mlflow.versions(contract.model_name),
-        "fact_file_quality": lake.read_partitions("file_ledger")[0],
+        "fact_file_quality": quality,
         "fact_feature_drift": feature_drift_history(context.instance),
         "fact_alerts": alert_history(context.instance, CHECK_KEYS),
     }
@@ -64,13 +78,45 @@ def report_extract(
         metadata={
             "dashboard": dg.MetadataValue.path(dashboard),
             "days": len(summary),
-            "predictions": len(daily_predictions),
+            "refreshed": ", ".join(days) if days is not None else "every day (full rebuild)",
+            "predictions_read": len(predictions),
             "model_versions": len(tables["dim_model_version"]),
             "alerts": len(tables["fact_alerts"]),
             **{name: dg.MetadataValue.path(url) for name, url in urls.items()},
             "summary": dg.MetadataValue.md(summary.tail(14).to_markdown(index=False)),
         }
     )
+
+
+def run_days(tags: Mapping[str, str]) -> list[str] | None:
+    """The daily partitions a run covers: one, a range (backfills), or None outside the daily job."""
+    if "dagster/partition" in tags:
+        return [tags["dagster/partition"]]
+    start, end = (
+        tags.get("dagster/asset_partition_range_start"),
+        tags.get("dagster/asset_partition_range_end"),
+    )
+    if start and end:
+        return list(daily_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(start, end)))
+    return None
+
+
+def previous_table(outputs: StorageLocation, name: str) -> pd.DataFrame | None:
+    try:
+        return outputs.read_table(f"report/{name}.parquet")
+    except FileNotFoundError:
+        return None
+
+
+def replace_days(before: pd.DataFrame, fresh: pd.DataFrame, column: str, days: list[str]) -> pd.DataFrame:
+    """`before` with the rows of `days` replaced by `fresh`, in day order."""
+    kept = before[~before[column].astype(str).isin(days)]
+    parts = [frame for frame in (kept, fresh) if len(frame)]
+    if not parts:
+        return before.iloc[0:0]
+    merged = pd.concat(parts, ignore_index=True)
+    order = merged[column].astype(str).argsort(kind="stable")
+    return merged.iloc[order].reset_index(drop=True)
 
 
 def feature_drift_history(instance: dg.DagsterInstance) -> pd.DataFrame:

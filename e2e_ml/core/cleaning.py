@@ -109,7 +109,7 @@ def _missing_column_reasons(
 
 def _parse(values: pd.Series, kind: str, dtype: str) -> tuple[pd.Series, pd.Series]:
     """Parse string values into `dtype`; return the parsed column and a mask of unparseable."""
-    text = values.astype("string").str.strip()
+    text = values.astype("string[pyarrow]").str.strip()
     present = text.notna() & (text != "")
     if kind in ("integer", "float"):
         number = pd.to_numeric(text.where(present), errors="coerce")

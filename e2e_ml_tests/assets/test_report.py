@@ -91,3 +91,22 @@ def test_materialization_links_the_dashboard_and_summarises(report):
     assert metadata["dashboard"].value == str(outputs / "report" / "dashboard.html")
     assert "| date" in metadata["summary"].value
     assert metadata["alerts"].value >= 2
+
+
+def test_a_daily_run_refreshes_its_own_days_and_keeps_the_others():
+
+    from e2e_ml.assets.report import replace_days, run_days
+
+    before = pd.DataFrame({"date": [date(2026, 1, d) for d in (1, 2, 3)], "rows": [10, 20, 30]})
+    fresh = pd.DataFrame({"date": [date(2026, 1, 2)], "rows": [25]})
+    after = replace_days(before, fresh, "date", ["2026-01-02", "2026-01-04"])
+    assert after["rows"].tolist() == [10, 25, 30]
+    assert replace_days(before, fresh.iloc[0:0], "date", ["2026-01-03"])["rows"].tolist() == [10, 20]
+    assert run_days({"dagster/partition": "2026-01-02"}) == ["2026-01-02"]
+    assert run_days(
+        {
+            "dagster/asset_partition_range_start": "2026-01-02",
+            "dagster/asset_partition_range_end": "2026-01-04",
+        }
+    ) == ["2026-01-02", "2026-01-03", "2026-01-04"]
+    assert run_days({}) is None  # materialized on its own: rebuilt from every day
