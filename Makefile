@@ -41,6 +41,9 @@ test: $(STAMP) $(NODE_STAMP) system-packages
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m bench.clean_step
+	$(BIN)/python -m bench.history_cost
+	$(BIN)/python -m bench.orchestration
 	$(BIN)/python -m bench.tracking
 	$(BIN)/python -m bench.sensor_tick
 

@@ -4,7 +4,8 @@ Reference: `pyarrow.csv.read_csv` of the dump (the physical floor: bytes to colu
 the work of `raw_stream` + `clean_dataset` on that dump, stage by stage: read as text with
 lineage (`read_dump`), contract validation, imputation and de-duplication (`clean`), and the
 Parquet writes of the clean and quarantined tables. Each size runs in a fresh process, so its
-peak RSS is its own; memory is reported against the file's size.
+peak RSS is its own: memory is the peak added by the pipeline's stages (after reading the file
+and importing everything), against the file's size.
 
 Rows span consecutive days (the contract's key is player and day, and a player id has six
 digits), so the 5M-row dump is one day's simulated traffic repeated over later dates.
@@ -68,7 +69,6 @@ def measure(path: Path) -> dict[str, float | int]:
     figures["pyarrow_read_s"] = time.perf_counter() - started
     figures["rows"] = reference.num_rows
     del reference
-    after_reference = peak_rss_bytes()
 
     started = time.perf_counter()
     raw = read_dump(path.name, content).rows
@@ -83,7 +83,6 @@ def measure(path: Path) -> dict[str, float | int]:
     figures["clean_rows"] = len(result.clean)
     figures["quarantined_rows"] = len(result.quarantine)
     figures["pipeline_s"] = figures["read_dump_s"] + figures["clean_s"] + figures["write_parquet_s"]
-    figures["reference_peak_bytes"] = after_reference - baseline
     figures["pipeline_peak_bytes"] = peak_rss_bytes() - baseline
     return figures
 
@@ -122,9 +121,9 @@ def main(sizes: tuple[int, ...] = SIZES) -> dict:
             ),
             ("  whole step / reference (target <= 2x)", f"{figures['pipeline_s'] / read:.1f}x"),
             (
-                "  peak memory / file size (target <= 2x)",
-                f"{figures['pipeline_peak_bytes'] / figures['file_bytes']:.1f}x "
-                f"(reference {figures['reference_peak_bytes'] / figures['file_bytes']:.1f}x)",
+                "  peak memory added / file size (target <= 2x)",
+                f"{figures['pipeline_peak_bytes'] / 2**20:,.0f} MiB, "
+                f"{figures['pipeline_peak_bytes'] / figures['file_bytes']:.1f}x",
             ),
         ]
     print("Clean step against pyarrow.csv.read_csv of the same dump")

@@ -55,6 +55,7 @@ def main(repeat: int = 3) -> dict:
         os.environ["E2E_ML_HOME"] = str(Path(folder) / "home")
         os.environ["DAGSTER_HOME"] = str(Path(folder) / "dagster")
         Path(os.environ["DAGSTER_HOME"]).mkdir()
+        (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         settings = Settings.from_env()
         provision(settings)
         with dg.build_resources({"landing": resources_for(settings)["landing_zone"]}) as resources:

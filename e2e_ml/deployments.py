@@ -248,5 +248,5 @@ def step_retry_policy(settings: Settings) -> dg.RetryPolicy | None:
 
 
 def executor_for(settings: Settings) -> dg.ExecutorDefinition:
-    """In-process unless on Azure: the multiprocess executor costs ~1.7 s a step on a laptop."""
+    """In-process unless on Azure: a process per step costs ~4 s a step on 2 cores (bench/orchestration)."""
     return dg.multiprocess_executor if settings.deployment == "azure" else dg.in_process_executor
