@@ -59,8 +59,11 @@ def test_daemon_runs_the_days_the_sensor_finds(instance_env, tmp_path, monkeypat
     land(
         simulate(SimulationConfig(start=START, days=DAYS, players=300)), LandingZone(url=settings.landing_url)
     )
+    # MLflow's set_tracking_uri writes MLFLOW_TRACKING_URI into os.environ: an earlier test in
+    # this worker must not point the daemon's runs at its server.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env = {
-        **os.environ,
+        **inherited,
         **pg_env,
         "DAGSTER_HOME": str(dagster_home),
         "E2E_ML_HOME": str(settings.home),
