@@ -1,3 +1,4 @@
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -39,3 +40,11 @@ def azurite_settings(home: Path, emulator: Azurite, monkeypatch: pytest.MonkeyPa
         urls={role: f"abfs://{role}-{suffix}" for role in ("landing", "lake", "outputs")},
         credential_variables=("AZURE_STORAGE_CONNECTION_STRING",),
     )
+
+
+def child_environment(**variables: str) -> dict[str, str]:
+    """This process's environment for a child process, without MLFLOW_* variables: MLflow's
+    set_tracking_uri writes MLFLOW_TRACKING_URI into os.environ, and an earlier test's server
+    must not become the child's tracking store."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    return {**inherited, **variables}

@@ -20,6 +20,7 @@ from e2e_ml.deployments import Settings, provision
 from e2e_ml.resources.storage import LandingZone
 from e2e_ml.simulate.land import land
 from e2e_ml.simulate.telemetry import SimulationConfig, simulate
+from e2e_ml_tests.conftest import child_environment
 from e2e_ml_tests.services import PostgresServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,16 +60,12 @@ def test_daemon_runs_the_days_the_sensor_finds(instance_env, tmp_path, monkeypat
     land(
         simulate(SimulationConfig(start=START, days=DAYS, players=300)), LandingZone(url=settings.landing_url)
     )
-    # MLflow's set_tracking_uri writes MLFLOW_TRACKING_URI into os.environ: an earlier test in
-    # this worker must not point the daemon's runs at its server.
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env = {
-        **inherited,
+    env = child_environment(
         **pg_env,
-        "DAGSTER_HOME": str(dagster_home),
-        "E2E_ML_HOME": str(settings.home),
-        "E2E_ML_SENSOR_INTERVAL_SECONDS": "5",
-    }
+        DAGSTER_HOME=str(dagster_home),
+        E2E_ML_HOME=str(settings.home),
+        E2E_ML_SENSOR_INTERVAL_SECONDS="5",
+    )
     for key, value in {**pg_env, "DAGSTER_HOME": str(dagster_home)}.items():
         monkeypatch.setenv(key, value)
     daemon = subprocess.Popen(

@@ -28,7 +28,7 @@ from e2e_ml.demo import QUIET_LOGS, raise_alerts, tick
 from e2e_ml.deployments import Settings, provision, resources_for
 from e2e_ml.jobs import DAILY_PIPELINE
 from e2e_ml.simulate.telemetry import Dump, SimulationConfig, serialize, simulate_day
-from e2e_ml_tests.conftest import azurite_settings
+from e2e_ml_tests.conftest import azurite_settings, child_environment
 from e2e_ml_tests.stores import read_day, storage_options
 
 DAY = date(2026, 2, 2)
@@ -195,8 +195,7 @@ def test_a_run_killed_mid_write_leaves_no_partial_partition_and_the_rerun_comple
         complete = read_day(deployment, "clean_dataset", KEY)
         land(deployment, {dumps[-1].name: dumps[-1].content})
 
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}  # see test_daemon
-        environment = {**inherited, **deployment_environment(deployment)}
+        environment = child_environment(**deployment_environment(deployment))
         killed = subprocess.run(
             [sys.executable, "-m", "e2e_ml_tests.kill_mid_write", KEY],
             cwd=ROOT,
