@@ -226,7 +226,8 @@ def file_ledger(
             else pd.Series(dtype="int64"),
         }
     )
-    ledger = manifest[[*LEDGER_COLUMNS[:7]]].merge(counts, left_on="file", right_index=True, how="left")
+    landed = [c for c in LEDGER_COLUMNS if c in manifest.columns and c not in counts.columns]
+    ledger = manifest[landed].merge(counts, left_on="file", right_index=True, how="left")
     ledger = ledger.fillna({"clean": 0, "quarantined": 0}).astype({"clean": "int64", "quarantined": "int64"})
     extra = manifest["columns"].map(
         lambda header: sorted(set(json.loads(str(header))) - set(contract_columns))
@@ -240,9 +241,8 @@ def file_ledger(
         [(f, v) not in current for f, v in zip(previous["file"], previous["version"], strict=True)]
     ].copy()
     newly_gone = gone["status"] != "superseded"
-    gone.loc[newly_gone, "reason"] = [
-        "replaced by a newer version" if file in set(ledger["file"]) else "no longer in the landing zone"
-        for file in gone.loc[newly_gone, "file"]
-    ]
+    still_landed = gone["file"].isin(ledger["file"])
+    gone.loc[newly_gone & still_landed, "reason"] = "replaced by a newer version"
+    gone.loc[newly_gone & ~still_landed, "reason"] = "no longer in the landing zone"
     gone.loc[newly_gone, "status"] = "superseded"
-    return pd.concat([ledger, gone[list(LEDGER_COLUMNS)]], ignore_index=True)[list(LEDGER_COLUMNS)]
+    return pd.concat([ledger[list(LEDGER_COLUMNS)], gone[list(LEDGER_COLUMNS)]], ignore_index=True)
