@@ -18,7 +18,7 @@ import dagster as dg
 from bench.common import best_of, save, table
 from e2e_ml.azurite import Azurite
 from e2e_ml.resources.monitoring import MonitoringPolicy
-from e2e_ml.resources.storage import AzureStorageAccount, LandingZone
+from e2e_ml.resources.storage import AzureStorageAccount, LandingZone, StorageLocation
 from e2e_ml.sensors.landing_zone import landing_zone_sensor
 
 FILES_PER_DAY = 10
@@ -37,13 +37,13 @@ def populate(zone: LandingZone, files: int, newest: date) -> None:
 def measure(zone: LandingZone, repeat: int) -> dict[str, float]:
     fs, root = zone.filesystem()
     reads: list[str] = []
-    original = LandingZone.read
+    original = LandingZone.read_bytes
 
-    def counting_read(self: LandingZone, name: str) -> bytes:
-        reads.append(name)
-        return original(self, name)
+    def counting_read(self: StorageLocation, relative: str) -> bytes:
+        reads.append(relative)
+        return original(self, relative)
 
-    LandingZone.read = counting_read  # type: ignore[method-assign]
+    LandingZone.read_bytes = counting_read  # type: ignore[method-assign]
     try:
         listing, _ = best_of(repeat, lambda: fs.find(root))
 
@@ -56,7 +56,7 @@ def measure(zone: LandingZone, repeat: int) -> dict[str, float]:
 
             tick, _ = best_of(repeat, one_tick)
     finally:
-        LandingZone.read = original  # type: ignore[method-assign]
+        LandingZone.read_bytes = original  # type: ignore[method-assign]
     return {
         "listing_s": round(listing, 4),
         "tick_s": round(tick, 4),

@@ -18,8 +18,9 @@ from bench.common import best_of, save, table
 from e2e_ml.core.cleaning import clean
 from e2e_ml.core.contract import load_contract
 from e2e_ml.core.features import feature_frame
-from e2e_ml.core.ingest import read_dump
+from e2e_ml.core.ingest import ReadDump, combine, read_dump
 from e2e_ml.core.model import TrainingParams, train
+from e2e_ml.core.tables import as_pandas
 from e2e_ml.deployments import DEFAULT_CONTRACT
 from e2e_ml.resources.tracking import MlflowTracking
 from e2e_ml.simulate.telemetry import SimulationConfig, simulate
@@ -27,10 +28,12 @@ from e2e_ml.simulate.telemetry import SimulationConfig, simulate
 
 def history(days: int, players: int) -> pd.DataFrame:
     contract = load_contract(DEFAULT_CONTRACT)
-    by_day: dict[date, list[pd.DataFrame]] = {}
+    by_day: dict[date, list[ReadDump]] = {}
     for dump in simulate(SimulationConfig(start=date(2026, 1, 1), days=days, players=players)):
-        by_day.setdefault(dump.day, []).append(read_dump(dump.name, dump.content).rows)
-    return pd.concat([clean(pd.concat(f), contract, d).clean for d, f in by_day.items()], ignore_index=True)
+        by_day.setdefault(dump.day, []).append(read_dump(dump.name, dump.content))
+    return pd.concat(
+        [as_pandas(clean(combine(f), contract, d).clean) for d, f in by_day.items()], ignore_index=True
+    )
 
 
 def main(repeat: int = 5) -> dict:

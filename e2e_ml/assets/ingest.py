@@ -7,8 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from e2e_ml.assets.partitions import daily_partitions
-from e2e_ml.core.cleaning import LINEAGE
-from e2e_ml.core.ingest import UnreadableFileError, read_dump
+from e2e_ml.core.ingest import UnreadableFileError, combine, read_dump
 from e2e_ml.core.landing import unsafe_name
 from e2e_ml.resources.storage import LandingZone
 
@@ -45,22 +44,22 @@ def ingest(context: dg.AssetExecutionContext, landing_zone: LandingZone):
         try:
             if unsafe is not None:
                 raise UnreadableFileError(f"{entry['file']}: refused unread, {unsafe}")
-            dump = read_dump(file.name, landing_zone.read(file.name))
+            dump = read_dump(file.name, landing_zone.read_bytes(file.name))
         except UnreadableFileError as error:
             context.log.warning(f"refused {error}")
             manifest.append({**entry, "status": "refused", "reason": str(error), "rows": 0, "columns": "[]"})
             continue
-        reads.append(dump.rows)
+        reads.append(dump)
         manifest.append(
             {
                 **entry,
                 "status": "read",
                 "reason": None,
-                "rows": len(dump.rows),
+                "rows": dump.rows.height,
                 "columns": json.dumps(dump.columns),
             }
         )
-    raw = pd.concat(reads, ignore_index=True) if reads else pd.DataFrame(columns=list(LINEAGE))
+    raw = combine(reads)
     manifest_frame = pd.DataFrame(manifest, columns=MANIFEST_COLUMNS)
     refused = int((manifest_frame["status"] == "refused").sum())
     context.log.info(f"{day}: read {len(raw)} rows from {len(reads)} files, refused {refused}")

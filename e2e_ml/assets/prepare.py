@@ -5,6 +5,7 @@ from datetime import date
 
 import dagster as dg
 import pandas as pd
+import polars as pl
 
 from e2e_ml.assets.partitions import daily_partitions
 from e2e_ml.checks.history import read_day
@@ -17,7 +18,7 @@ from e2e_ml.resources.storage import StorageLocation
     outs={
         "clean_dataset": dg.AssetOut(
             io_manager_key="lake_io_manager",
-            description="Typed, imputed, de-duplicated rows of the day, sorted by time and id.",
+            description="Typed, imputed, de-duplicated rows of the day, in landing order (file, row).",
         ),
         "quarantined_rows": dg.AssetOut(
             io_manager_key="lake_io_manager",
@@ -34,7 +35,7 @@ from e2e_ml.resources.storage import StorageLocation
 )
 def prepare(
     context: dg.AssetExecutionContext,
-    raw_stream: pd.DataFrame,
+    raw_stream: pl.DataFrame,
     raw_manifest: pd.DataFrame,
     contract: DataContract,
     lake: StorageLocation,

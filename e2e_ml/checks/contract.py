@@ -1,9 +1,10 @@
 """Contract violations: refused files and the share of rows the contract rejected."""
 
 import dagster as dg
+import pandas as pd
 
 from e2e_ml.checks.history import read_day
-from e2e_ml.core.cleaning import rule_counts
+from e2e_ml.core.cleaning import REASON, rule_counts
 from e2e_ml.resources.storage import StorageLocation
 
 WARN_REJECTED_SHARE = 0.01  # above this the day needs a look
@@ -35,7 +36,9 @@ def contract_violations(context: dg.AssetCheckExecutionContext, lake: StorageLoc
             "error_above": ERROR_REJECTED_SHARE,
             "rejected_rows": len(quarantined_rows),
             "landed_rows": landed,
-            "rejected_by_rule": dg.MetadataValue.json(rule_counts(quarantined_rows)),
+            "rejected_by_rule": dg.MetadataValue.json(
+                rule_counts(quarantined_rows.get(REASON, pd.Series(dtype=str)))
+            ),
             "refused_files": dg.MetadataValue.md(
                 refused[["file", "reason"]].to_markdown(index=False) if len(refused) else "none"
             ),

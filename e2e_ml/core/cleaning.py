@@ -1,215 +1,274 @@
-"""Contract validation, imputation, de-duplication: raw string rows in, typed clean rows out.
+"""Contract validation, imputation, de-duplication: raw text rows in, typed clean rows out.
 
 Every raw row ends up either clean or quarantined with the rules it broke, so a day always
-reconciles: landed rows = clean rows + quarantined rows.
+reconciles: landed rows = clean rows + quarantined rows. The work is columnar (polars), with
+pandera's polars backend for the contract's checks: a day of millions of rows cleans in seconds.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import reduce
 
 import pandas as pd
-import pandera.pandas as pa
+import pandera.errors
+import polars as pl
 
-from e2e_ml.core.contract import Contract
+from e2e_ml.core.contract import Contract, Kind
 
 SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"
 REASON = "_rejected_because"
 LINEAGE = (SOURCE_FILE, SOURCE_ROW)
 LEDGER_COLUMNS = ("file", "day", "size", "version", "status", "reason", "rows", "clean", "quarantined")
+DATETIME_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f")
+BOOLEAN_TEXT = {"true": True, "1": True, "false": False, "0": False}
+_ROW = "_raw_position"  # a row's position in the raw frame, while cleaning
+_ROW_TYPE = pl.UInt32  # polars' own row index type
+_ORDER = "_landing_order"  # file rank and row in one integer: the larger landed later
+_KEEPER = "_kept_order"
+_RETRY = "_retry:"  # a value the strict parse could not read, to parse leniently
 
 
 @dataclass
 class CleanResult:
-    clean: pd.DataFrame
-    quarantine: pd.DataFrame
+    clean: pl.DataFrame
+    quarantine: pl.DataFrame
     imputed: dict[str, int] = field(default_factory=dict)
 
     @property
     def rejected_by_rule(self) -> dict[str, int]:
-        return rule_counts(self.quarantine)
+        return rule_counts(self.quarantine[REASON])
 
 
-def rule_counts(quarantine: pd.DataFrame) -> dict[str, int]:
+def rule_counts(reasons: pl.Series | pd.Series) -> dict[str, int]:
     """Count of quarantined rows per broken rule (a row may break several)."""
-    if quarantine.empty:
-        return {}
-    rules = quarantine[REASON].str.split("; ").explode().str.split(" ", n=1).str[0]
-    return {str(k): int(v) for k, v in rules.value_counts().sort_index().items()}
+    rules = (
+        pl.Series(REASON, reasons, dtype=pl.String)
+        .drop_nulls()
+        .str.split("; ")
+        .explode()
+        .str.extract(r"^(\S+)")
+    )
+    return {str(rule): int(count) for rule, count in sorted(rules.value_counts().iter_rows())}
 
 
 def clean(
-    raw: pd.DataFrame,
+    raw: pl.DataFrame,
     contract: Contract,
     day: date | None = None,
     file_columns: Mapping[str, Sequence[str]] | None = None,
 ) -> CleanResult:
-    """Validate `raw` (all values as strings, with lineage columns) against `contract`.
+    """Validate `raw` (all values as text, with lineage columns) against `contract`.
 
     `file_columns` gives the header each source file had, so that a file lacking a contract
-    column has its rows rejected instead of silently imputed.
+    column has its rows rejected instead of silently imputed. Rows are rejected at one stage
+    each: reading (columns, types, day), then the contract's checks, then de-duplication.
     """
-    raw = raw.reset_index(drop=True)
-    reasons: list[pd.Series] = []
+    typed, early = _parse_rows(raw, contract, day, file_columns or {})
+    rejected = _mask(raw.height, early[_ROW])
+    checks = _check_reasons(typed, contract, rejected)
+    rejected = rejected | _mask(raw.height, checks[_ROW])
+    duplicates = _duplicate_reasons(typed, contract, ~rejected)
+    rejected = rejected | _mask(raw.height, duplicates[_ROW])
+    valid, imputed = _impute(typed.filter(~rejected), contract)
+    return CleanResult(
+        clean=valid,
+        quarantine=_quarantine(raw, pl.concat([early, checks, duplicates])),
+        imputed=imputed,
+    )
 
-    if file_columns:
-        reasons.extend(_missing_column_reasons(raw, contract, file_columns))
 
-    parsed = pd.DataFrame(index=raw.index)
+def _mask(height: int, positions: pl.Series) -> pl.Series:
+    return pl.repeat(False, height, eager=True).scatter(positions, True)
+
+
+def _reasons(positions: pl.Series, reason: pl.Series | str) -> pl.DataFrame:
+    frame = pl.DataFrame({_ROW: positions.cast(_ROW_TYPE)})
+    return frame.with_columns(
+        pl.lit(reason, pl.String).alias(REASON) if isinstance(reason, str) else reason.alias(REASON)
+    )
+
+
+def _parse_rows(
+    raw: pl.DataFrame, contract: Contract, day: date | None, file_columns: Mapping[str, Sequence[str]]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Typed contract columns (and lineage), and the reasons of rows that failed to read.
+
+    Every column is first parsed strictly and in parallel; only the values that did not parse
+    (padded, "3.0" for an integer, another ISO form, or broken) take the slower lenient path.
+    """
+    landed = [c for c in contract.columns if c in raw.columns]
+    strict, retry = [], []
     for column in contract.columns:
-        values = raw[column] if column in raw else pd.Series(pd.NA, index=raw.index, dtype=object)
-        parsed[column], bad = _parse(values, contract.kind(column), contract.dtype(column))
-        if bad.any():
-            shown = values[bad].astype(str).str.slice(0, 40)
-            reasons.append(f"type:{column} not a valid {contract.dtype(column)} (got '" + shown + "')")
-
-    event_time = contract.roles.event_time
+        kind, dtype = contract.kind(column), contract.polars_dtype(column)
+        if column not in landed:
+            strict.append(pl.lit(None, dtype).alias(column))
+            continue
+        text = pl.col(column)
+        value = _strict_parse(text, kind, dtype)
+        needs_retry = value.is_null() & text.is_not_null()
+        if kind == "string":
+            needs_retry = text.str.contains(r"^\s|\s$|^$")
+        strict.append(value.alias(column))
+        retry.append(needs_retry.alias(_RETRY + column))
+    parsed = raw.lazy().select(*strict, *LINEAGE, *retry).collect()
+    typed = parsed.select(*contract.columns, *LINEAGE)
+    reasons = [_missing_column_reasons(raw, contract, file_columns)]
+    for column in landed:
+        if not parsed[_RETRY + column].any():
+            continue
+        positions = parsed[_RETRY + column].arg_true()
+        landed_text = raw[column].gather(positions)
+        retried, bad = _lenient_parse(landed_text, contract.kind(column), contract.polars_dtype(column))
+        typed = typed.with_columns(typed[column].scatter(positions, retried))
+        got = landed_text.filter(bad).str.slice(0, 40)
+        type_reason = f"type:{column} not a valid {contract.dtype(column)} (got '" + got + "')"
+        reasons.append(_reasons(positions.filter(bad), type_reason))
     if day is not None:
-        off_day = parsed[event_time].notna() & (parsed[event_time].dt.date != day)
+        moment = typed[contract.roles.event_time]
+        off_day = moment.is_not_null() & (moment.dt.date() != day)
         if off_day.any():
-            shown = parsed.loc[off_day, event_time].dt.strftime("%Y-%m-%d")
-            reasons.append(f"day:{event_time} " + shown + f" is not the landing day {day}")
-
-    reasons.extend(_schema_reasons(parsed, contract, already_bad=_rows(reasons)))
-    rejected = _rows(reasons)
-
-    valid = parsed.loc[~parsed.index.isin(rejected)]
-    valid = pd.concat([valid, raw.loc[valid.index, list(LINEAGE)]], axis=1)
-    valid, duplicate_reasons = _deduplicate(valid, contract)
-    reasons.append(duplicate_reasons)
-
-    quarantine = _quarantine(raw, reasons)
-    valid, imputed = _impute(valid, contract)
-    valid = valid.sort_values([event_time, contract.roles.id, *LINEAGE], kind="stable")
-    return CleanResult(clean=valid.reset_index(drop=True), quarantine=quarantine, imputed=imputed)
-
-
-def _rows(reasons: Sequence[pd.Series]) -> pd.Index:
-    if not reasons:
-        return pd.Index([], dtype="int64")
-    return pd.Index(pd.concat(reasons).index.unique())
+            shown_day = moment.filter(off_day).dt.strftime("%Y-%m-%d")
+            day_reason = f"day:{contract.roles.event_time} " + shown_day + f" is not the landing day {day}"
+            reasons.append(_reasons(off_day.arg_true(), day_reason))
+    joined = pl.concat(reasons).group_by(_ROW, maintain_order=True).agg(pl.col(REASON).str.join("; "))
+    return typed, joined
 
 
 def _missing_column_reasons(
-    raw: pd.DataFrame, contract: Contract, file_columns: Mapping[str, Sequence[str]]
-) -> list[pd.Series]:
-    out = []
+    raw: pl.DataFrame, contract: Contract, file_columns: Mapping[str, Sequence[str]]
+) -> pl.DataFrame:
+    reasons = [_reasons(pl.Series([], dtype=_ROW_TYPE), "")]
     for source, header in file_columns.items():
         missing = [c for c in contract.columns if c not in set(header)]
         if missing:
-            rows = raw.index[raw[SOURCE_FILE] == source]
-            reason = f"columns:file lacks contract columns {missing}"
-            out.append(pd.Series(reason, index=rows, dtype=object))
-    return out
+            rows = (raw[SOURCE_FILE] == source).arg_true()
+            reasons.append(_reasons(rows, f"columns:file lacks contract columns {missing}"))
+    return pl.concat(reasons)
 
 
-def _parse(values: pd.Series, kind: str, dtype: str) -> tuple[pd.Series, pd.Series]:
-    """Parse string values into `dtype`; return the parsed column and a mask of unparseable."""
-    text = values.astype("string[pyarrow]").str.strip()
-    present = text.notna() & (text != "")
-    if kind in ("integer", "float"):
-        number = pd.to_numeric(text.where(present), errors="coerce")
-        bad = present & number.isna()
-        if kind == "integer":
-            fractional = number.notna() & (number % 1 != 0)
-            bad |= fractional
-            number = number.where(~fractional)
-        return number.astype(pd.api.types.pandas_dtype(dtype)), bad
+def _strict_parse(text: pl.Expr, kind: Kind, dtype: pl.DataType) -> pl.Expr:
+    """The common, exact form of each kind; anything else is null here and retried leniently."""
     if kind == "datetime":
-        moment = pd.to_datetime(text.where(present), errors="coerce", format="ISO8601")
-        return moment.astype(pd.api.types.pandas_dtype(dtype)), present & moment.isna()
+        return text.str.to_datetime(DATETIME_FORMATS[0], time_unit="ns", strict=False)
     if kind == "boolean":
-        lowered = text.str.lower()
-        mapping = {"true": True, "1": True, "false": False, "0": False}
-        flag = lowered.map(mapping).astype("boolean")
-        return flag, present & flag.isna()
-    return text.where(present).astype(object), pd.Series(False, index=values.index)
+        return text.replace_strict(BOOLEAN_TEXT, default=None, return_dtype=pl.Boolean)
+    return text.cast(dtype, strict=False)
 
 
-def _schema_reasons(parsed: pd.DataFrame, contract: Contract, already_bad: pd.Index) -> list[pd.Series]:
-    candidates = parsed.loc[~parsed.index.isin(already_bad)]
+def _lenient_parse(text: pl.Series, kind: Kind, dtype: pl.DataType) -> tuple[pl.Series, pl.Series]:
+    """Parse text into `dtype`; return the parsed values and a mask of present but unparseable."""
+    stripped = text.str.strip_chars()
+    given = pl.when(pl.col("text") != "").then(pl.col("text"))
+    if kind == "integer":
+        number = given.cast(pl.Float64, strict=False)
+        whole_number = pl.when(number.is_finite() & (number % 1 == 0)).then(number)
+        value = pl.coalesce(given.cast(pl.Int64, strict=False), whole_number.cast(pl.Int64, strict=False))
+    elif kind == "float":
+        value = given.cast(pl.Float64, strict=False)
+    elif kind == "datetime":
+        value = pl.coalesce(
+            [given.str.to_datetime(form, time_unit="ns", strict=False) for form in DATETIME_FORMATS]
+        )
+    elif kind == "boolean":
+        value = given.str.to_lowercase().replace_strict(BOOLEAN_TEXT, default=None, return_dtype=pl.Boolean)
+    else:
+        value = given
+    parsed = pl.DataFrame({"text": stripped}).select(
+        value.cast(dtype).alias("value"), ((pl.col("text") != "") & value.is_null()).alias("bad")
+    )
+    return parsed["value"].alias(text.name), parsed["bad"]
+
+
+def _check_reasons(typed: pl.DataFrame, contract: Contract, rejected: pl.Series) -> pl.DataFrame:
+    """The contract's checks on rows that parsed: one reason per row, naming every check broken."""
     try:
-        contract.schema.validate(candidates, lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-        unplaced = cases[cases["index"].isna()]
-        if not unplaced.empty:
-            first = unplaced.iloc[0]
+        contract.validator.validate(typed, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        cases = pl.DataFrame(errors.failure_cases)
+        unplaced = cases.filter(pl.col("index").is_null())
+        if unplaced.height:
+            first = unplaced.row(0, named=True)
             raise ValueError(
                 f"{contract.source}: schema-level failure that names no row: "
                 f"{first['column']} {first['check']} ({first['failure_case']})"
             ) from errors
-        text = (
-            "check:"
-            + cases["column"].astype(str)
-            + " "
-            + cases["check"].astype(str)
-            + " (got '"
-            + cases["failure_case"].astype(str).str.slice(0, 40)
-            + "')"
+        shown = pl.col("failure_case").cast(pl.String).fill_null("").str.slice(0, 40)
+        text = _text("check:", pl.col("column"), " ", pl.col("check"), " (got '", shown, "')")
+        return (
+            cases.select(pl.col("index").cast(_ROW_TYPE).alias(_ROW), text.alias(REASON))
+            .filter(~pl.col(_ROW).is_in(rejected.arg_true().cast(_ROW_TYPE).implode()))
+            .group_by(_ROW, maintain_order=True)
+            .agg(pl.col(REASON).str.join("; "))
         )
-        return [pd.Series(text.to_numpy(), index=cases["index"].astype("int64").to_numpy())]
-    return []
+    return _reasons(pl.Series([], dtype=_ROW_TYPE), "")
 
 
-def _deduplicate(valid: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, pd.Series]:
-    """Keep the last-landed row per key; earlier copies are quarantined, naming their keeper."""
-    ordered = valid.sort_values(list(LINEAGE), kind="stable")
+def _text(*parts: str | pl.Expr) -> pl.Expr:
+    return pl.concat_str([pl.lit(part) if isinstance(part, str) else part for part in parts])
+
+
+def _duplicate_reasons(typed: pl.DataFrame, contract: Contract, valid: pl.Series) -> pl.DataFrame:
+    """Keep the last-landed valid row per key; earlier copies are rejected, naming their keeper.
+
+    A hash of the key finds the few rows that may share a key; only those are compared exactly.
+    """
     key = list(contract.key)
-    superseded = ordered.duplicated(key, keep="last")
-    if not superseded.any():
-        return valid, pd.Series(dtype=object)
-    keepers = ordered.loc[~superseded, [*key, *LINEAGE]]
-    losers = ordered.loc[superseded, key].reset_index().merge(keepers, on=key, how="left")
-    text = (
-        f"duplicate:key ({', '.join(key)}) superseded by "
-        + losers[SOURCE_FILE].astype(str)
-        + " row "
-        + losers[SOURCE_ROW].astype(str)
+    hashed = typed.select(reduce(operator.xor, (pl.col(c).hash(seed=n) for n, c in enumerate(key))))[:, 0]
+    sorted_hashes = hashed.filter(valid).sort()
+    repeated = sorted_hashes.filter(sorted_hashes == sorted_hashes.shift(1)).unique()
+    maybe = (hashed.is_in(repeated.implode()) & valid).arg_true()
+    if maybe.is_empty():
+        return _reasons(maybe, "")
+    shared = typed[maybe].with_columns(maybe.cast(_ROW_TYPE).alias(_ROW))
+    files = sorted(shared[SOURCE_FILE].unique().to_list())
+    rank = pl.col(SOURCE_FILE).cast(pl.Enum(files)).to_physical().cast(pl.Int64)
+    ordered = shared.with_columns((rank * 2**32 + pl.col(SOURCE_ROW)).alias(_ORDER)).with_columns(
+        pl.col(_ORDER).max().over(key).alias(_KEEPER)
     )
-    reason = pd.Series(text.to_numpy(), index=losers["index"].to_numpy())
-    return valid.loc[~valid.index.isin(reason.index)], reason
+    kept_file = (pl.col(_KEEPER) // 2**32).replace_strict(dict(enumerate(files)), return_dtype=pl.String)
+    kept_row = (pl.col(_KEEPER) % 2**32).cast(pl.String)
+    superseded_by = _text(f"duplicate:key ({', '.join(key)}) superseded by ", kept_file, " row ", kept_row)
+    return ordered.filter(pl.col(_ORDER) != pl.col(_KEEPER)).select(_ROW, superseded_by.alias(REASON))
 
 
-def _quarantine(raw: pd.DataFrame, reasons: Sequence[pd.Series]) -> pd.DataFrame:
-    non_empty = [r for r in reasons if not r.empty]
-    if not non_empty:
-        return raw.iloc[0:0].assign(**{REASON: pd.Series(dtype=object)})
-    joined = pd.concat(non_empty).groupby(level=0).agg("; ".join)
-    out = raw.loc[joined.index].copy()
-    out[REASON] = joined
-    return out.sort_values(list(LINEAGE), kind="stable").reset_index(drop=True)
+def _quarantine(raw: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
+    """Rejected rows as landed (text), with their reasons."""
+    reasons = reasons.sort(_ROW)
+    return raw[reasons[_ROW]].with_columns(reasons[REASON]).sort(list(LINEAGE), maintain_order=True)
 
 
-def _impute(valid: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, dict[str, int]]:
+def _impute(valid: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, dict[str, int]]:
     """Fill missing features from the day's own rows, so a day stays a function of its files."""
     imputed: dict[str, int] = {}
-    valid = valid.copy()
+    fills = []
     for column in contract.roles.features:
-        missing = valid[column].isna()
-        if not missing.any():
+        missing = valid[column].null_count()
+        if not missing:
             continue
+        present = valid[column].drop_nulls()
+        fill: str | float | int
         if contract.kind(column) == "string":
-            mode = valid[column].mode()
-            fill: str | float | int = str(mode.iloc[0]) if not mode.empty else "unknown"
+            fill = str(present.mode().sort()[0]) if len(present) else "unknown"
         else:
-            median = valid[column].median()
-            fill = 0.0 if pd.isna(median) else float(median)
+            median = present.median() if len(present) else None
+            fill = 0.0 if median is None else float(median)  # type: ignore[arg-type]
             if contract.kind(column) == "integer":
                 fill = round(fill)
-        valid[column] = valid[column].fillna(fill)
-        imputed[column] = int(missing.sum())
-    return valid, imputed
+        fills.append(pl.col(column).fill_null(fill))
+        imputed[column] = missing
+    return valid.with_columns(fills), imputed
 
 
 def file_ledger(
     manifest: pd.DataFrame,
-    clean_rows: pd.DataFrame,
-    quarantine: pd.DataFrame,
+    clean_rows: pl.DataFrame,
+    quarantine: pl.DataFrame,
     contract_columns: Sequence[str],
     previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -218,14 +277,7 @@ def file_ledger(
     The current versions balance (rows = clean + quarantined); versions an earlier run of the
     day saw and this one does not stay listed as `superseded`, so the ledger keeps every version.
     """
-    counts = pd.DataFrame(
-        {
-            "clean": clean_rows.groupby(SOURCE_FILE).size() if len(clean_rows) else pd.Series(dtype="int64"),
-            "quarantined": quarantine.groupby(SOURCE_FILE).size()
-            if len(quarantine)
-            else pd.Series(dtype="int64"),
-        }
-    )
+    counts = pd.DataFrame({"clean": _rows_per_file(clean_rows), "quarantined": _rows_per_file(quarantine)})
     landed = [c for c in LEDGER_COLUMNS if c in manifest.columns and c not in counts.columns]
     ledger = manifest[landed].merge(counts, left_on="file", right_index=True, how="left")
     ledger = ledger.fillna({"clean": 0, "quarantined": 0}).astype({"clean": "int64", "quarantined": "int64"})
@@ -246,3 +298,8 @@ def file_ledger(
     gone.loc[newly_gone & ~still_landed, "reason"] = "no longer in the landing zone"
     gone.loc[newly_gone, "status"] = "superseded"
     return pd.concat([ledger[list(LEDGER_COLUMNS)], gone[list(LEDGER_COLUMNS)]], ignore_index=True)
+
+
+def _rows_per_file(rows: pl.DataFrame) -> pd.Series:
+    per_file = rows.group_by(SOURCE_FILE).len()
+    return pd.Series(per_file["len"].to_list(), index=per_file[SOURCE_FILE].to_list(), dtype="int64")

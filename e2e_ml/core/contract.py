@@ -1,20 +1,33 @@
 """Data contracts: a pandera schema plus the roles the ML step needs.
 
 A contract is the only place that names a dataset's columns; everything downstream asks the
-contract which column is the id, the event time, the target and the features.
+contract which column is the id, the event time, the target and the features. The schema is
+written once, in pandera's pandas YAML; cleaning validates with its polars twin (`validator`),
+built from the same columns and checks, since pandera on polars is ~20x faster on a large day.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 import pandera.pandas as pa
+import pandera.polars as pap
+import polars as pl
 import yaml
 
 Task = Literal["classification", "regression"]
+Kind = Literal["integer", "float", "datetime", "boolean", "string"]
+POLARS_DTYPES: dict[Kind, pl.DataType] = {
+    "integer": pl.Int64(),
+    "float": pl.Float64(),
+    "datetime": pl.Datetime("ns"),
+    "boolean": pl.Boolean(),
+    "string": pl.String(),
+}
 
 
 class ContractError(ValueError):
@@ -45,7 +58,7 @@ class Contract:
     def key(self) -> tuple[str, str]:
         return (self.roles.id, self.roles.event_time)
 
-    def kind(self, column: str) -> Literal["integer", "float", "datetime", "boolean", "string"]:
+    def kind(self, column: str) -> Kind:
         dtype = pd.api.types.pandas_dtype(self.schema.columns[column].dtype.type)
         if pd.api.types.is_bool_dtype(dtype):
             return "boolean"
@@ -59,6 +72,28 @@ class Contract:
 
     def dtype(self, column: str) -> str:
         return str(self.schema.columns[column].dtype)
+
+    def polars_dtype(self, column: str) -> pl.DataType:
+        return POLARS_DTYPES[self.kind(column)]
+
+    @cached_property
+    def validator(self) -> pap.DataFrameSchema:
+        """The schema's columns, nullability and checks, for polars frames."""
+        return pap.DataFrameSchema(
+            {
+                name: pap.Column(
+                    self.polars_dtype(name),
+                    checks=column.checks,
+                    nullable=column.nullable,
+                    unique=column.unique,
+                    required=column.required,
+                )
+                for name, column in self.schema.columns.items()
+            },
+            checks=self.schema.checks,
+            unique=self.schema.unique,
+            strict=False,
+        )
 
     @property
     def numeric_features(self) -> list[str]:

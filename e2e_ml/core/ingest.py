@@ -1,22 +1,23 @@
 """Reading landed dumps into raw rows: every value kept as text, every row traceable.
 
 Parsing types is the contract's job (see cleaning); here a file is either read whole, with the
-file and line each row came from, or refused whole with the reason.
+file and line each row came from, or refused whole with the reason. Rows are polars frames of
+text columns: a day can hold millions of rows, and Arrow strings cost a fraction of Python ones.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
+import polars as pl
 
 from e2e_ml.core.cleaning import SOURCE_FILE, SOURCE_ROW
 
 FORMATS = ("csv", "parquet", "jsonl")
+LINEAGE_SCHEMA = {SOURCE_FILE: pl.String, SOURCE_ROW: pl.Int64}
 
 
 class UnreadableFileError(ValueError):
@@ -25,7 +26,7 @@ class UnreadableFileError(ValueError):
 
 @dataclass(frozen=True)
 class ReadDump:
-    rows: pd.DataFrame
+    rows: pl.DataFrame
     columns: list[str]
 
 
@@ -39,43 +40,72 @@ def read_dump(name: str, content: bytes) -> ReadDump:
     try:
         frame, first_row = _read(file_format, content)
     except UnicodeDecodeError as error:
-        line = content[: error.start].count(b"\n") + 1
-        found = content[error.start : error.start + 4]
-        raise UnreadableFileError(
-            f"{name}: line {line}: encoding: not UTF-8 text (byte {error.start}: {found!r})"
-        ) from error
-    except (ValueError, pa.ArrowException, pd.errors.ParserError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise _encoding_error(name, content, error) from error
+    except (ValueError, pl.exceptions.PolarsError) as error:
+        if file_format != "parquet":
+            try:
+                content.decode("utf-8")  # polars says only "invalid utf-8": find the line and byte
+            except UnicodeDecodeError as decoding:
+                raise _encoding_error(name, content, decoding) from error
+        message = str(error).strip()
+        first_line = message.splitlines()[0] if message else type(error).__name__
         raise UnreadableFileError(f"{name}: not a readable {file_format} file ({first_line})") from error
-    columns = [str(c) for c in frame.columns]
-    frame.columns = columns
-    frame = frame.astype(object).replace({np.nan: None})
-    frame[SOURCE_FILE] = name
-    frame[SOURCE_ROW] = range(first_row, first_row + len(frame))
+    columns = frame.columns
+    frame = frame.with_columns(
+        pl.lit(name, pl.String).alias(SOURCE_FILE),
+        pl.int_range(first_row, first_row + frame.height, dtype=pl.Int64).alias(SOURCE_ROW),
+    )
     return ReadDump(rows=frame, columns=columns)
 
 
-def _read(file_format: str, content: bytes) -> tuple[pd.DataFrame, int]:
+def combine(dumps: Sequence[ReadDump]) -> pl.DataFrame:
+    """One day's rows from its dumps; a column some files lack is null in their rows."""
+    if not dumps:
+        return pl.DataFrame(schema=LINEAGE_SCHEMA)
+    return pl.concat([dump.rows for dump in dumps], how="diagonal")
+
+
+def _encoding_error(name: str, content: bytes, error: UnicodeDecodeError) -> UnreadableFileError:
+    line = content[: error.start].count(b"\n") + 1
+    found = content[error.start : error.start + 4]
+    return UnreadableFileError(
+        f"{name}: line {line}: encoding: not UTF-8 text (byte {error.start}: {found!r})"
+    )
+
+
+def _read(file_format: str, content: bytes) -> tuple[pl.DataFrame, int]:
     if file_format == "csv":
-        text = content.decode("utf-8-sig")  # a BOM (Excel exports) is not data
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            on_bad_lines="error",
-        )
+        # All columns as text; a byte-order mark (Excel exports) is dropped; an empty cell is null.
+        # polars checks the rows' encoding but reads a header lossily, so the header is checked here.
+        header_end = content.find(b"\n")
+        (content if header_end < 0 else content[:header_end]).decode("utf-8")
+        frame = pl.read_csv(io.BytesIO(content), infer_schema=False, encoding="utf8")
         return frame, 2  # line 1 is the header
     if file_format == "jsonl":
         text = content.decode("utf-8-sig")  # a BOM (Excel exports) is not data
         records = [json.loads(line) for line in text.splitlines() if line.strip()]
-        frame = pd.DataFrame.from_records(records)
-        return frame.apply(lambda col: col.map(_as_text)), 1
-    frame = pd.read_parquet(io.BytesIO(content))
-    return frame.apply(lambda col: col.map(_as_text)), 1
+        if not all(isinstance(record, dict) for record in records):
+            raise ValueError("every line must be a JSON object")
+        names = list(dict.fromkeys(key for record in records for key in record))
+        return pl.DataFrame(
+            {key: [_as_text(record.get(key)) for record in records] for key in names},
+            schema=dict.fromkeys(names, pl.String),
+        ), 1
+    frame = pl.read_parquet(io.BytesIO(content))
+    return frame.select(_text_of(column, dtype) for column, dtype in frame.schema.items()), 1
+
+
+def _text_of(column: str, dtype: pl.DataType) -> pl.Expr:
+    if dtype.is_nested():
+        return pl.col(column).map_elements(_as_text, return_dtype=pl.String)
+    if dtype.is_float():
+        return pl.col(column).fill_nan(None).cast(pl.String)  # NaN is how pandas writes "missing"
+    return pl.col(column).cast(pl.String)
 
 
 def _as_text(value: object) -> str | None:
     if value is None or (isinstance(value, float) and value != value):
         return None
+    if isinstance(value, dict | list):
+        return json.dumps(value)
     return str(value)

@@ -16,6 +16,8 @@ from typing import Any
 import dagster as dg
 import fsspec
 import pandas as pd
+import polars as pl
+import pyarrow.parquet as pq
 from adlfs import AzureBlobFileSystem
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
@@ -23,6 +25,7 @@ from fsspec.implementations.local import LocalFileSystem
 from fsspec.spec import AbstractFileSystem
 
 from e2e_ml.core.landing import LandedFile
+from e2e_ml.core.tables import pandas_table
 
 PARTITION_FIELD = "date"
 PART_FILE = "part.parquet"
@@ -146,11 +149,16 @@ class StorageLocation(dg.ConfigurableResource):
             write_whole(fs, f"{root}/{relative}", data)
         return self.display_url(relative)
 
-    def read_table(self, relative: str) -> pd.DataFrame:
+    def read_bytes(self, relative: str) -> bytes:
         fs, root = self.filesystem()
         with reaching(self.url):
-            content = fs.cat_file(f"{root}/{relative}")
-        return pd.read_parquet(io.BytesIO(content))
+            return bytes(fs.cat_file(f"{root}/{relative}"))
+
+    def read_table(self, relative: str) -> pd.DataFrame:
+        return pandas_table(pq.read_table(io.BytesIO(self.read_bytes(relative))))
+
+    def read_frame(self, relative: str) -> pl.DataFrame:
+        return pl.read_parquet(io.BytesIO(self.read_bytes(relative)))
 
     def partitions(self, asset: str) -> set[str]:
         """Which daily partitions of `asset` exist: one listing, not one probe per partition."""
@@ -160,10 +168,14 @@ class StorageLocation(dg.ConfigurableResource):
             found = fs.glob(f"{root}/{asset}/{prefix}*/{PART_FILE}")
         return {path.rsplit("/", 2)[-2][len(prefix) :] for path in found}
 
+    def present_partitions(self, asset: str, keys: list[str] | None = None) -> list[str]:
+        """Which of the given partitions (all by default) exist."""
+        existing = self.partitions(asset)
+        return sorted(existing) if keys is None else [key for key in keys if key in existing]
+
     def read_partitions(self, asset: str, keys: list[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
         """The given partitions (all by default) that exist, concatenated, and which keys those were."""
-        existing = self.partitions(asset)
-        present = sorted(existing) if keys is None else [key for key in keys if key in existing]
+        present = self.present_partitions(asset, keys)
         frames = [self.read_table(table_path(asset, key)) for key in present]
         non_empty = [frame for frame in frames if len(frame)]
         if not non_empty:
@@ -221,11 +233,6 @@ class LandingZone(StorageLocation):
             key=lambda f: f.name,
         )
 
-    def read(self, name: str) -> bytes:
-        fs, root = self.filesystem()
-        with reaching(self.url):
-            return bytes(fs.cat_file(f"{root}/{name}"))
-
 
 class ParquetIOManager(dg.ConfigurableIOManager):
     """Tables as Parquet in a store, one file per daily partition in hive layout.
@@ -236,33 +243,40 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
     store: StorageLocation
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | pl.DataFrame) -> None:
         partition = context.partition_key if context.has_partition_key else None
         relative = table_path("/".join(context.asset_key.path), partition)
         data = parquet_bytes(obj)
         url = self.store.write(relative, data)
+        types = obj.schema.items() if isinstance(obj, pl.DataFrame) else obj.dtypes.items()
         context.add_output_metadata(
             {
                 "rows": dg.MetadataValue.int(len(obj)),
                 "bytes": dg.MetadataValue.int(len(data)),
                 "url": dg.MetadataValue.path(url),
                 "dagster/column_schema": dg.TableSchema(
-                    columns=[dg.TableColumn(str(c), str(t)) for c, t in obj.dtypes.items()]
+                    columns=[dg.TableColumn(str(c), str(t)) for c, t in types]
                 ),
             }
         )
 
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame | pl.DataFrame:
+        """A pandas frame, or a polars one for an input annotated `pl.DataFrame` (large days)."""
         asset = "/".join(context.asset_key.path)
+        as_polars = context.dagster_type.typing_type is pl.DataFrame
         if not context.has_asset_partitions:
-            return self.store.read_table(table_path(asset, None))
+            relative = table_path(asset, None)
+            return self.store.read_frame(relative) if as_polars else self.store.read_table(relative)
         wanted = sorted(context.asset_partition_keys)
-        frame, present = self.store.read_partitions(asset, wanted)
+        present = self.store.present_partitions(asset, wanted)
         if len(present) < len(wanted):
             context.log.info(
                 f"{asset}: {len(present)} of {len(wanted)} requested partitions exist; read those"
             )
-        return frame
+        if as_polars:
+            frames = [self.store.read_frame(table_path(asset, key)) for key in present]
+            return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+        return self.store.read_partitions(asset, present)[0]
 
 
 def _modified(info: dict[str, Any]) -> datetime | None:
@@ -280,7 +294,10 @@ def table_path(asset: str, partition_key: str | None) -> str:
     return f"{asset}/{PARTITION_FIELD}={partition_key}/{PART_FILE}"
 
 
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
+def parquet_bytes(frame: pd.DataFrame | pl.DataFrame) -> bytes:
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
+    if isinstance(frame, pl.DataFrame):
+        frame.write_parquet(buffer, compression="snappy")  # what pandas writes: every reader has it
+    else:
+        frame.to_parquet(buffer, index=False)
     return buffer.getvalue()

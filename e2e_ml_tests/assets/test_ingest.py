@@ -9,8 +9,10 @@ def test_a_hostile_name_is_refused_unread_and_the_good_file_still_flows(tmp_path
     landing.write("2026/01/05/good.csv", b"player_id,sessions\np000001,3\n")
     landing.write("2026/01/05/bad\x07name.csv", b"player_id\np000002\n")
     read: list[str] = []
-    original = LandingZone.read
-    monkeypatch.setattr(LandingZone, "read", lambda self, name: read.append(name) or original(self, name))
+    original = LandingZone.read_bytes
+    monkeypatch.setattr(
+        LandingZone, "read_bytes", lambda self, name: read.append(name) or original(self, name)
+    )
     result = dg.materialize(
         [ingest],
         partition_key="2026-01-05",
@@ -22,6 +24,6 @@ def test_a_hostile_name_is_refused_unread_and_the_good_file_still_flows(tmp_path
     manifest = result.output_for_node("ingest", "raw_manifest").set_index("status")
     raw = result.output_for_node("ingest", "raw_stream")
     assert read == ["2026/01/05/good.csv"]
-    assert raw["player_id"].tolist() == ["p000001"]
+    assert raw["player_id"].to_list() == ["p000001"]
     assert "refused unread, control character in the name" in manifest.loc["refused", "reason"]
     assert "\x07" not in manifest.loc["refused", "reason"]

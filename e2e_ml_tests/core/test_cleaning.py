@@ -1,11 +1,12 @@
 import json
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
+import polars as pl
 import pytest
 
 from e2e_ml.core.cleaning import REASON, SOURCE_FILE, SOURCE_ROW, clean
-from e2e_ml.core.ingest import read_dump
+from e2e_ml.core.ingest import combine, read_dump
 
 DAY = date(2026, 1, 5)
 HEADER = (
@@ -17,17 +18,16 @@ GOOD = "p000001,2026-01-05,ios,eu,3,42.5,0,0.0,100,0,4,0"
 
 def raw_of(*files: tuple[str, list[str]], header: str = HEADER):
     reads = [read_dump(name, "\n".join([header, *lines]).encode()) for name, lines in files]
-    raw = pd.concat([r.rows for r in reads], ignore_index=True)
-    return raw, {name: r.columns for (name, _), r in zip(files, reads, strict=True)}
+    return combine(reads), {name: r.columns for (name, _), r in zip(files, reads, strict=True)}
 
 
 def test_good_rows_come_out_typed(contract):
     raw, headers = raw_of(("a.csv", [GOOD]))
     result = clean(raw, contract, DAY, headers)
-    assert len(result.clean) == 1 and result.quarantine.empty
-    row = result.clean.iloc[0]
-    assert row["sessions"] == 3 and str(result.clean["sessions"].dtype) == "Int64"
-    assert row["event_date"] == pd.Timestamp("2026-01-05")
+    assert len(result.clean) == 1 and result.quarantine.is_empty()
+    row = result.clean.row(0, named=True)
+    assert row["sessions"] == 3 and result.clean.schema["sessions"] == pl.Int64
+    assert row["event_date"] == datetime(2026, 1, 5)
     assert row[SOURCE_FILE] == "a.csv" and row[SOURCE_ROW] == 2
 
 
@@ -50,14 +50,14 @@ def test_a_bad_row_is_quarantined_naming_file_row_and_rule(contract, line, rule,
     result = clean(raw, contract, DAY, headers)
     assert len(result.clean) == 1, "the good row of the same file still flows"
     assert len(result.quarantine) == 1
-    bad = result.quarantine.iloc[0]
+    bad = result.quarantine.row(0, named=True)
     assert bad[SOURCE_FILE] == "a.csv" and bad[SOURCE_ROW] == 3
     assert bad[REASON].startswith(rule) and column in bad[REASON]
 
 
 def test_every_rule_a_row_breaks_is_listed(contract):
     raw, headers = raw_of(("a.csv", ["p000001,2026-01-05,wii,mars,3,42.5,0,0.0,100,0,4,0"]))
-    reason = clean(raw, contract, DAY, headers).quarantine.iloc[0][REASON]
+    reason = clean(raw, contract, DAY, headers).quarantine[REASON][0]
     assert "check:platform" in reason and "check:region" in reason
 
 
@@ -65,22 +65,20 @@ def test_a_file_missing_a_column_is_rejected_not_imputed(contract):
     renamed = HEADER.replace("minutes_played", "minutes_played_total")
     good, _ = raw_of(("a.csv", [GOOD]))
     renamed_raw, renamed_headers = raw_of(("b.csv", [GOOD.replace("p000001", "p000002")]), header=renamed)
-    raw = pd.concat([good, renamed_raw], ignore_index=True)
+    raw = pl.concat([good, renamed_raw], how="diagonal")
     headers = {"a.csv": HEADER.split(","), **renamed_headers}
     result = clean(raw, contract, DAY, headers)
-    assert result.clean[SOURCE_FILE].tolist() == ["a.csv"]
-    assert result.quarantine.iloc[0][REASON].startswith(
-        "columns:file lacks contract columns ['minutes_played']"
-    )
+    assert result.clean[SOURCE_FILE].to_list() == ["a.csv"]
+    assert result.quarantine[REASON][0].startswith("columns:file lacks contract columns ['minutes_played']")
 
 
 def test_duplicates_keep_the_last_landed_row_and_quarantine_the_earlier(contract):
     later = GOOD.replace(",3,42.5,", ",7,42.5,")
     raw, headers = raw_of(("2026/01/05/a.csv", [GOOD]), ("2026/01/05/b.csv", [later]))
     result = clean(raw, contract, DAY, headers)
-    assert result.clean["sessions"].tolist() == [7]
-    assert result.quarantine[SOURCE_FILE].tolist() == ["2026/01/05/a.csv"]
-    assert "superseded by 2026/01/05/b.csv row 2" in result.quarantine.iloc[0][REASON]
+    assert result.clean["sessions"].to_list() == [7]
+    assert result.quarantine[SOURCE_FILE].to_list() == ["2026/01/05/a.csv"]
+    assert "superseded by 2026/01/05/b.csv row 2" in result.quarantine[REASON][0]
 
 
 def test_missing_features_are_imputed_from_the_day_and_counted(contract):
@@ -91,9 +89,9 @@ def test_missing_features_are_imputed_from_the_day_and_counted(contract):
     ]
     raw, headers = raw_of(("a.csv", rows))
     result = clean(raw, contract, DAY, headers)
-    imputed = result.clean.set_index("player_id").loc["p000003"]
+    imputed = result.clean.row(by_predicate=pl.col("player_id") == "p000003", named=True)
     assert imputed["sessions"] == 3 and imputed["minutes_played"] == 20.0 and imputed["platform"] == "ios"
-    assert pd.isna(imputed["churned_next_7d"]), "the target is never imputed"
+    assert imputed["churned_next_7d"] is None, "the target is never imputed"
     assert result.imputed == {"platform": 1, "sessions": 1, "minutes_played": 1}
 
 
@@ -107,23 +105,25 @@ def test_every_landed_row_is_clean_or_quarantined(contract):
         anomalies=tuple(Anomaly.parse(a) for a in ("duplicates@0", "out_of_range@0", "null_burst@0")),
     )
     reads = [read_dump(d.name, d.content) for d in simulate_day(config, 0)]
-    raw = pd.concat([r.rows for r in reads], ignore_index=True)
-    headers = {r.rows[SOURCE_FILE].iat[0]: r.columns for r in reads}
+    raw = combine(reads)
+    headers = {r.rows[SOURCE_FILE][0]: r.columns for r in reads}
     result = clean(raw, contract, DAY, headers)
     assert len(result.clean) + len(result.quarantine) == len(raw)
-    assert not result.clean.duplicated(list(contract.key)).any()
+    assert not result.clean.select(list(contract.key)).is_duplicated().any()
     landed = set(zip(raw[SOURCE_FILE], raw[SOURCE_ROW], strict=True))
     accounted = set(zip(result.clean[SOURCE_FILE], result.clean[SOURCE_ROW], strict=True)) | set(
-        zip(result.quarantine[SOURCE_FILE], result.quarantine[SOURCE_ROW].astype(int), strict=True)
+        zip(result.quarantine[SOURCE_FILE], result.quarantine[SOURCE_ROW], strict=True)
     )
     assert accounted == landed
     assert set(result.rejected_by_rule) == {"check:minutes_played", "check:sessions", "duplicate:key"}
 
 
-def test_output_is_sorted_by_time_then_id(contract):
+def test_output_keeps_the_order_rows_were_read_in(contract):
     rows = [GOOD.replace("p000001", f"p00000{i}") for i in (3, 1, 2)]
-    raw, headers = raw_of(("a.csv", rows))
-    assert clean(raw, contract, DAY, headers).clean["player_id"].tolist() == ["p000001", "p000002", "p000003"]
+    raw, headers = raw_of(("2026/01/05/b.csv", rows[:1]), ("2026/01/05/a.csv", [rows[1], "x", rows[2]]))
+    result = clean(raw, contract, DAY, headers)
+    assert result.clean["player_id"].to_list() == ["p000003", "p000001", "p000002"]
+    assert result.clean[SOURCE_ROW].to_list() == [2, 2, 4]
 
 
 def test_file_ledger_accounts_for_every_landed_row(contract):

@@ -12,9 +12,9 @@ CSV = b"player_id,sessions\np000001,3\np000002,\n"
 def test_csv_values_stay_text_with_file_and_line():
     dump = read_dump("2026/01/01/a.csv", CSV)
     assert dump.columns == ["player_id", "sessions"]
-    assert dump.rows["sessions"].tolist() == ["3", None]
-    assert dump.rows[SOURCE_FILE].unique().tolist() == ["2026/01/01/a.csv"]
-    assert dump.rows[SOURCE_ROW].tolist() == [2, 3]  # line 1 is the header
+    assert dump.rows["sessions"].to_list() == ["3", None]
+    assert dump.rows[SOURCE_FILE].unique().to_list() == ["2026/01/01/a.csv"]
+    assert dump.rows[SOURCE_ROW].to_list() == [2, 3]  # line 1 is the header
 
 
 def test_jsonl_and_parquet_read_to_the_same_text():
@@ -24,8 +24,8 @@ def test_jsonl_and_parquet_read_to_the_same_text():
     frame.to_parquet(buffer)
     from_jsonl = read_dump("x/a.jsonl", jsonl).rows
     from_parquet = read_dump("x/a.parquet", buffer.getvalue()).rows
-    assert from_jsonl["player_id"].tolist() == from_parquet["player_id"].tolist() == ["p000001", "p000002"]
-    assert from_jsonl["sessions"].iloc[1] is None and from_parquet["sessions"].iloc[1] is None
+    assert from_jsonl["player_id"].to_list() == from_parquet["player_id"].to_list() == ["p000001", "p000002"]
+    assert from_jsonl["sessions"].to_list() == from_parquet["sessions"].to_list() == ["3.0", None]
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,9 @@ import yaml
 from e2e_ml.core.cleaning import clean
 from e2e_ml.core.contract import ContractError, load_contract
 from e2e_ml.core.features import feature_frame, split_by_time
-from e2e_ml.core.ingest import read_dump
+from e2e_ml.core.ingest import combine, read_dump
 from e2e_ml.core.model import PREDICTION_COLUMNS, TrainingParams, is_no_worse, score_rows, train
+from e2e_ml.core.tables import as_pandas
 from e2e_ml.deployments import DEFAULT_CONTRACT
 from e2e_ml.simulate.telemetry import SimulationConfig, simulate
 
@@ -21,9 +22,9 @@ def clean_days(contract, days=5, players=800) -> pd.DataFrame:
     frames = []
     by_day: dict[date, list] = {}
     for dump in simulate(SimulationConfig(start=START, days=days, players=players)):
-        by_day.setdefault(dump.day, []).append(read_dump(dump.name, dump.content).rows)
+        by_day.setdefault(dump.day, []).append(read_dump(dump.name, dump.content))
     for day, reads in by_day.items():
-        frames.append(clean(pd.concat(reads, ignore_index=True), contract, day).clean)
+        frames.append(as_pandas(clean(combine(reads), contract, day).clean))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -62,7 +62,7 @@ def test_landing_zone_lists_by_day_without_reading(tmp_path):
     ]
     assert [f.name for f in landing.list_day(date(2026, 1, 6))] == ["2026/01/06/b.csv"]
     assert landing.list_day(date(2026, 2, 1)) == []
-    assert landing.read("2026/01/05/a.csv") == b"abc"
+    assert landing.read_bytes("2026/01/05/a.csv") == b"abc"
 
 
 def test_lookback_lists_only_the_months_that_cover_it(tmp_path, monkeypatch):

@@ -63,7 +63,7 @@ def test_the_tick_never_reads_file_contents(landing, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the sensor read a file")
 
-    monkeypatch.setattr(LandingZone, "read", refuse)
+    monkeypatch.setattr(LandingZone, "read_bytes", refuse)
     assert evaluate(landing, None).run_requests
 
 
