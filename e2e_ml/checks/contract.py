@@ -1,9 +1,8 @@
 """Contract violations: refused files and the share of rows the contract rejected."""
 
 import dagster as dg
-import pandas as pd
 
-from e2e_ml.checks.history import read_day
+from e2e_ml.checks.history import count_day, read_day
 from e2e_ml.core.cleaning import REASON, rule_counts
 from e2e_ml.resources.storage import StorageLocation
 
@@ -17,12 +16,11 @@ ERROR_REJECTED_SHARE = 0.10  # above this something upstream is broken
     f"(ERROR above {ERROR_REJECTED_SHARE:.0%} or for any refused file).",
 )
 def contract_violations(context: dg.AssetCheckExecutionContext, lake: StorageLocation) -> dg.AssetCheckResult:
-    clean_dataset, quarantined_rows, raw_manifest = (
-        read_day(lake, asset, context.partition_key)
-        for asset in ("clean_dataset", "quarantined_rows", "raw_manifest")
-    )
-    landed = len(clean_dataset) + len(quarantined_rows)
-    share = len(quarantined_rows) / landed if landed else 0.0
+    day = context.partition_key
+    rejected = read_day(lake, "quarantined_rows", day, columns=[REASON])[REASON]
+    raw_manifest = read_day(lake, "raw_manifest", day)
+    landed = count_day(lake, "clean_dataset", day) + len(rejected)
+    share = len(rejected) / landed if landed else 0.0
     refused = raw_manifest[raw_manifest["status"] == "refused"]
     error = len(refused) > 0 or share > ERROR_REJECTED_SHARE
     passed = refused.empty and share <= WARN_REJECTED_SHARE
@@ -34,11 +32,9 @@ def contract_violations(context: dg.AssetCheckExecutionContext, lake: StorageLoc
             "rejected_share": dg.MetadataValue.float(round(share, 4)),
             "warn_above": WARN_REJECTED_SHARE,
             "error_above": ERROR_REJECTED_SHARE,
-            "rejected_rows": len(quarantined_rows),
+            "rejected_rows": len(rejected),
             "landed_rows": landed,
-            "rejected_by_rule": dg.MetadataValue.json(
-                rule_counts(quarantined_rows.get(REASON, pd.Series(dtype=str)))
-            ),
+            "rejected_by_rule": dg.MetadataValue.json(rule_counts(rejected)),
             "refused_files": dg.MetadataValue.md(
                 refused[["file", "reason"]].to_markdown(index=False) if len(refused) else "none"
             ),

@@ -20,12 +20,22 @@ def trailing_days(partition_key: str, days: int) -> list[str]:
     return [(day - timedelta(days=back)).isoformat() for back in range(days, 0, -1)]
 
 
-def read_day(store: StorageLocation, asset: str, partition_key: str) -> pd.DataFrame:
+def read_day(
+    store: StorageLocation, asset: str, partition_key: str, columns: list[str] | None = None
+) -> pd.DataFrame:
     """One partition, read directly: no listing of the asset's whole history for a single day."""
     try:
-        return store.read_table(table_path(asset, partition_key))
+        return store.read_table(table_path(asset, partition_key), columns)
     except FileNotFoundError:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=columns)
+
+
+def count_day(store: StorageLocation, asset: str, partition_key: str) -> int:
+    """Rows in one partition (0 if it does not exist), without reading them."""
+    try:
+        return store.row_count(table_path(asset, partition_key))
+    except FileNotFoundError:
+        return 0
 
 
 @dataclass(frozen=True)

@@ -154,8 +154,14 @@ class StorageLocation(dg.ConfigurableResource):
         with reaching(self.url):
             return bytes(fs.cat_file(f"{root}/{relative}"))
 
-    def read_table(self, relative: str) -> pd.DataFrame:
-        return pandas_table(pq.read_table(io.BytesIO(self.read_bytes(relative))))
+    def read_table(self, relative: str, columns: list[str] | None = None) -> pd.DataFrame:
+        return pandas_table(pq.read_table(io.BytesIO(self.read_bytes(relative)), columns=columns))
+
+    def row_count(self, relative: str) -> int:
+        """Rows in a Parquet table, from its footer: no data is read or decoded."""
+        fs, root = self.filesystem()
+        with reaching(self.url), fs.open(f"{root}/{relative}", "rb") as handle:
+            return pq.ParquetFile(handle).metadata.num_rows
 
     def read_frame(self, relative: str) -> pl.DataFrame:
         return pl.read_parquet(io.BytesIO(self.read_bytes(relative)))

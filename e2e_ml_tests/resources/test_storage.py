@@ -2,6 +2,7 @@ from datetime import date
 
 import dagster as dg
 import pandas as pd
+import polars as pl
 
 from e2e_ml.resources.storage import LandingZone, ParquetIOManager, StorageLocation
 
@@ -50,6 +51,40 @@ def test_materialization_metadata_says_rows_bytes_and_where(tmp_path):
     assert metadata["rows"].value == 3
     assert metadata["bytes"].value > 0
     assert metadata["url"].value.endswith("numbers/date=2026-01-03/part.parquet")
+
+
+@dg.asset(partitions_def=daily, io_manager_key="io")
+def typed_rows() -> pl.DataFrame:
+    return pl.DataFrame({"id": ["a", "b", None], "count": [1, None, 3]})
+
+
+@dg.asset(partitions_def=daily, io_manager_key="io")
+def as_pandas(typed_rows: pd.DataFrame) -> pd.DataFrame:
+    return typed_rows
+
+
+@dg.asset(partitions_def=daily, io_manager_key="io")
+def as_polars(typed_rows: pl.DataFrame) -> pl.DataFrame:
+    return typed_rows
+
+
+def test_polars_tables_load_as_the_consumer_asks_and_keep_nullable_integers(tmp_path):
+    store = StorageLocation(url=str(tmp_path / "lake"))
+    result = dg.materialize(
+        [typed_rows, as_pandas, as_polars],
+        partition_key="2026-01-03",
+        resources={"io": ParquetIOManager(store=store)},
+    )
+    pandas_rows, polars_rows = result.output_for_node("as_pandas"), result.output_for_node("as_polars")
+    assert isinstance(polars_rows, pl.DataFrame) and polars_rows["count"].to_list() == [1, None, 3]
+    assert str(pandas_rows["count"].dtype) == "Int64" and pandas_rows["count"].isna().tolist() == [
+        False,
+        True,
+        False,
+    ]
+    relative = "typed_rows/date=2026-01-03/part.parquet"
+    assert store.row_count(relative) == 3
+    assert store.read_table(relative, columns=["count"]).columns.tolist() == ["count"]
 
 
 def test_landing_zone_lists_by_day_without_reading(tmp_path):
