@@ -55,6 +55,24 @@ def test_a_bad_row_is_quarantined_naming_file_row_and_rule(contract, line, rule,
     assert bad[REASON].startswith(rule) and column in bad[REASON]
 
 
+@pytest.mark.parametrize(
+    ("line", "column", "value"),
+    [
+        ("p000001,2026-01-05,ios,eu,3.0,42.5,0,0.0,100,0,4,0", "sessions", 3),
+        ("p000001,2026-01-05,ios,eu, 3 ,42.5,0,0.0,100,0,4,0", "sessions", 3),
+        ("p000001,2026-01-05, ios ,eu,3,42.5,0,0.0,100,0,4,0", "platform", "ios"),
+        ("p000001,2026-01-05T00:00:00,ios,eu,3,42.5,0,0.0,100,0,4,0", "event_date", datetime(2026, 1, 5)),
+        ("p000001,2026-01-05 00:00:00.000,ios,eu,3,42.5,0,0.0,100,0,4,0", "event_date", datetime(2026, 1, 5)),
+        ("p000001,2026-01-05,ios,eu,3, ,0,0.0,100,0,4,0", "minutes_played", 42.5),
+    ],
+)
+def test_values_in_another_accepted_form_are_read_not_rejected(contract, line, column, value):
+    raw, headers = raw_of(("a.csv", [line, GOOD.replace("p000001", "p000002")]))
+    result = clean(raw, contract, DAY, headers)
+    assert result.quarantine.is_empty()
+    assert result.clean.row(0, named=True)[column] == value
+
+
 def test_every_rule_a_row_breaks_is_listed(contract):
     raw, headers = raw_of(("a.csv", ["p000001,2026-01-05,wii,mars,3,42.5,0,0.0,100,0,4,0"]))
     reason = clean(raw, contract, DAY, headers).quarantine[REASON][0]
