@@ -23,13 +23,14 @@ POSITIVE_RATE_SHIFT = 0.10
 def feature_drift_check(
     context: dg.AssetCheckExecutionContext, lake: StorageLocation, contract: DataContract
 ) -> dg.AssetCheckResult:
-    clean_dataset = read_day(lake, "clean_dataset", context.partition_key)
+    spec = contract.load()
+    features = list(spec.roles.features)  # only what is compared: not ids, lineage or labels
+    clean_dataset = read_day(lake, "clean_dataset", context.partition_key, features)
     reference, days = lake.read_partitions(
-        "clean_dataset", trailing_days(context.partition_key, REFERENCE_DAYS)
+        "clean_dataset", trailing_days(context.partition_key, REFERENCE_DAYS), features
     )
     if reference.empty or clean_dataset.empty:
         return dg.AssetCheckResult(passed=True, metadata={"reference_days": "none yet"})
-    spec = contract.load()
     report = feature_drift(
         reference,
         clean_dataset,

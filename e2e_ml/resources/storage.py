@@ -179,10 +179,12 @@ class StorageLocation(dg.ConfigurableResource):
         existing = self.partitions(asset)
         return sorted(existing) if keys is None else [key for key in keys if key in existing]
 
-    def read_partitions(self, asset: str, keys: list[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    def read_partitions(
+        self, asset: str, keys: list[str] | None = None, columns: list[str] | None = None
+    ) -> tuple[pd.DataFrame, list[str]]:
         """The given partitions (all by default) that exist, concatenated, and which keys those were."""
         present = self.present_partitions(asset, keys)
-        frames = [self.read_table(table_path(asset, key)) for key in present]
+        frames = [self.read_table(table_path(asset, key), columns) for key in present]
         non_empty = [frame for frame in frames if len(frame)]
         if not non_empty:
             return (frames[0] if frames else pd.DataFrame()), present
