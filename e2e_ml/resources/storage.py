@@ -184,11 +184,15 @@ class StorageLocation(dg.ConfigurableResource):
     ) -> tuple[pd.DataFrame, list[str]]:
         """The given partitions (all by default) that exist, concatenated, and which keys those were."""
         present = self.present_partitions(asset, keys)
-        frames = [self.read_table(table_path(asset, key), columns) for key in present]
+        return self.read_existing(asset, present, columns), present
+
+    def read_existing(self, asset: str, keys: list[str], columns: list[str] | None = None) -> pd.DataFrame:
+        """Partitions known to exist, concatenated: no listing."""
+        frames = [self.read_table(table_path(asset, key), columns) for key in keys]
         non_empty = [frame for frame in frames if len(frame)]
         if not non_empty:
-            return (frames[0] if frames else pd.DataFrame()), present
-        return pd.concat(non_empty, ignore_index=True), present
+            return frames[0] if frames else pd.DataFrame(columns=columns)
+        return pd.concat(non_empty, ignore_index=True)
 
     def create(self) -> None:
         """Make the folder, or the container at the head of the URL; no-op if it exists."""
@@ -284,7 +288,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         if as_polars:
             frames = [self.store.read_frame(table_path(asset, key)) for key in present]
             return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
-        return self.store.read_partitions(asset, present)[0]
+        return self.store.read_existing(asset, present)
 
 
 def _modified(info: dict[str, Any]) -> datetime | None:
