@@ -92,15 +92,15 @@ def _read(file_format: str, content: bytes) -> tuple[pl.DataFrame, int]:
             schema=dict.fromkeys(names, pl.String),
         ), 1
     frame = pl.read_parquet(io.BytesIO(content))
-    return frame.select(_text_of(column, dtype) for column, dtype in frame.schema.items()), 1
+    return pl.DataFrame([_text_of(frame.get_column(column)) for column in frame.columns]), 1
 
 
-def _text_of(column: str, dtype: pl.DataType) -> pl.Expr:
-    if dtype.is_nested():
-        return pl.col(column).map_elements(_as_text, return_dtype=pl.String)
-    if dtype.is_float():
-        return pl.col(column).fill_nan(None).cast(pl.String)  # NaN is how pandas writes "missing"
-    return pl.col(column).cast(pl.String)
+def _text_of(values: pl.Series) -> pl.Series:
+    if values.dtype.is_nested():  # lists and structs as JSON, as in a JSON-lines dump
+        return pl.Series(values.name, [_as_text(value) for value in values.to_list()], dtype=pl.String)
+    if values.dtype.is_float():
+        return values.fill_nan(None).cast(pl.String)  # NaN is how pandas writes "missing"
+    return values.cast(pl.String)
 
 
 def _as_text(value: object) -> str | None:

@@ -1,6 +1,7 @@
 import io
 
 import pandas as pd
+import polars as pl
 import pytest
 
 from e2e_ml.core.cleaning import SOURCE_FILE, SOURCE_ROW
@@ -26,6 +27,15 @@ def test_jsonl_and_parquet_read_to_the_same_text():
     from_parquet = read_dump("x/a.parquet", buffer.getvalue()).rows
     assert from_jsonl["player_id"].to_list() == from_parquet["player_id"].to_list() == ["p000001", "p000002"]
     assert from_jsonl["sessions"].to_list() == from_parquet["sessions"].to_list() == ["3.0", None]
+
+
+def test_nested_values_become_json_text_in_parquet_and_jsonl():
+    frame = pl.DataFrame({"player_id": ["p000001"], "tags": [["a", "b"]], "extra": [{"k": 1}]})
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    jsonl = b'{"player_id": "p000001", "tags": ["a", "b"], "extra": {"k": 1}}\n'
+    for rows in (read_dump("x/a.parquet", buffer.getvalue()).rows, read_dump("x/a.jsonl", jsonl).rows):
+        assert rows.select("tags", "extra").row(0) == ('["a", "b"]', '{"k": 1}')
 
 
 @pytest.mark.parametrize(
