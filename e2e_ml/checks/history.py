@@ -30,6 +30,21 @@ def read_day(
         return pd.DataFrame(columns=columns)
 
 
+def read_sample(
+    store: StorageLocation, asset: str, partition_keys: list[str], columns: list[str], rows_per_day: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """The days that exist, at most `rows_per_day` rows of each (a fixed random sample), and
+    which days those were: a drift statistic's memory and power then do not grow with day size."""
+    present = store.present_partitions(asset, partition_keys)
+    days = [sample_rows(read_day(store, asset, key, columns), rows_per_day) for key in present]
+    non_empty = [day for day in days if len(day)]
+    return (pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame(columns=columns)), present
+
+
+def sample_rows(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
+    return frame if len(frame) <= rows else frame.sample(n=rows, random_state=0)
+
+
 def count_day(store: StorageLocation, asset: str, partition_key: str) -> int:
     """Rows in one partition (0 if it does not exist), without reading them."""
     try:
