@@ -1,6 +1,7 @@
 """Drift: features of the day against the trailing clean days; predictions against past days."""
 
 import dagster as dg
+import pandas as pd
 
 from e2e_ml.checks.history import read_day, read_sample, sample_rows, trailing_days
 from e2e_ml.core.monitoring import distribution_test, feature_drift, population_stability
@@ -15,6 +16,18 @@ POSITIVE_RATE_SHIFT = 0.10
 SAMPLE_ROWS_PER_DAY = 50_000  # per compared day; a default day has ~1,400 rows
 
 
+def day_and_reference(
+    store: StorageLocation, asset: str, partition_key: str, columns: list[str], reference_days: int
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The day and its trailing reference days, each sampled to at most SAMPLE_ROWS_PER_DAY
+    rows, and which reference days exist."""
+    day = sample_rows(read_day(store, asset, partition_key, columns), SAMPLE_ROWS_PER_DAY)
+    reference, days = read_sample(
+        store, asset, trailing_days(partition_key, reference_days), columns, SAMPLE_ROWS_PER_DAY
+    )
+    return day, reference, days
+
+
 @dg.asset_check(
     asset="clean_dataset",
     name="feature_drift",
@@ -26,15 +39,8 @@ def feature_drift_check(
 ) -> dg.AssetCheckResult:
     spec = contract.load()
     features = list(spec.roles.features)  # only what is compared: not ids, lineage or labels
-    clean_dataset = sample_rows(
-        read_day(lake, "clean_dataset", context.partition_key, features), SAMPLE_ROWS_PER_DAY
-    )
-    reference, days = read_sample(
-        lake,
-        "clean_dataset",
-        trailing_days(context.partition_key, REFERENCE_DAYS),
-        features,
-        SAMPLE_ROWS_PER_DAY,
+    clean_dataset, reference, days = day_and_reference(
+        lake, "clean_dataset", context.partition_key, features, REFERENCE_DAYS
     )
     if reference.empty or clean_dataset.empty:
         return dg.AssetCheckResult(passed=True, metadata={"reference_days": "none yet"})
@@ -67,16 +73,8 @@ def feature_drift_check(
     f"(score PSI <= {PSI_THRESHOLD}, positive rate within {POSITIVE_RATE_SHIFT:.0%}).",
 )
 def prediction_drift(context: dg.AssetCheckExecutionContext, outputs: StorageLocation) -> dg.AssetCheckResult:
-    compared = ["score", "predicted"]
-    daily_predictions = sample_rows(
-        read_day(outputs, "daily_predictions", context.partition_key, compared), SAMPLE_ROWS_PER_DAY
-    )
-    reference, days = read_sample(
-        outputs,
-        "daily_predictions",
-        trailing_days(context.partition_key, PREDICTION_REFERENCE_DAYS),
-        compared,
-        SAMPLE_ROWS_PER_DAY,
+    daily_predictions, reference, days = day_and_reference(
+        outputs, "daily_predictions", context.partition_key, ["score", "predicted"], PREDICTION_REFERENCE_DAYS
     )
     if reference.empty or daily_predictions.empty:
         return dg.AssetCheckResult(passed=True, metadata={"reference_days": "none yet"})
