@@ -68,6 +68,8 @@ def test_daemon_runs_the_days_the_sensor_finds(instance_env, tmp_path, monkeypat
     )
     for key, value in {**pg_env, "DAGSTER_HOME": str(dagster_home)}.items():
         monkeypatch.setenv(key, value)
+    with dg.DagsterInstance.get() as instance:
+        instance.get_runs(limit=1)  # creates the storage now: two processes creating it at once race
     daemon = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")],
         cwd=REPO,
