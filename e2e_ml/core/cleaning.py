@@ -94,6 +94,10 @@ def _reasons(positions: pl.Series, reason: pl.Series | str) -> pl.DataFrame:
     )
 
 
+def _no_reasons() -> pl.DataFrame:
+    return pl.DataFrame(schema={_ROW: _ROW_TYPE, REASON: pl.String})
+
+
 def _parse_rows(
     raw: pl.DataFrame, contract: Contract, day: date | None, file_columns: Mapping[str, Sequence[str]]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -143,7 +147,7 @@ def _parse_rows(
 def _missing_column_reasons(
     raw: pl.DataFrame, contract: Contract, file_columns: Mapping[str, Sequence[str]]
 ) -> pl.DataFrame:
-    reasons = [_reasons(pl.Series([], dtype=_ROW_TYPE), "")]
+    reasons = [_no_reasons()]
     for source, header in file_columns.items():
         missing = [c for c in contract.columns if c not in set(header)]
         if missing:
@@ -206,7 +210,7 @@ def _check_reasons(typed: pl.DataFrame, contract: Contract, rejected: pl.Series)
             .group_by(_ROW, maintain_order=True)
             .agg(pl.col(REASON).str.join("; "))
         )
-    return _reasons(pl.Series([], dtype=_ROW_TYPE), "")
+    return _no_reasons()
 
 
 def _text(*parts: str | pl.Expr) -> pl.Expr:
@@ -224,7 +228,7 @@ def _duplicate_reasons(typed: pl.DataFrame, contract: Contract, valid: pl.Series
     repeated = sorted_hashes.filter(sorted_hashes == sorted_hashes.shift(1)).unique()
     maybe = (hashed.is_in(repeated.implode()) & valid).arg_true()
     if maybe.is_empty():
-        return _reasons(maybe, "")
+        return _no_reasons()
     shared = typed[maybe].with_columns(maybe.cast(_ROW_TYPE).alias(_ROW))
     files = sorted(shared[SOURCE_FILE].unique().to_list())
     rank = pl.col(SOURCE_FILE).cast(pl.Enum(files)).to_physical().cast(pl.Int64)
