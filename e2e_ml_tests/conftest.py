@@ -43,8 +43,8 @@ def azurite_settings(home: Path, emulator: Azurite, monkeypatch: pytest.MonkeyPa
 
 
 def child_environment(**variables: str) -> dict[str, str]:
-    """This process's environment for a child process, without MLFLOW_* variables: MLflow's
-    set_tracking_uri writes MLFLOW_TRACKING_URI into os.environ, and an earlier test's server
-    must not become the child's tracking store."""
+    """This process's environment for a child process, without MLFLOW_* variables: the
+    developer's own tracking server (or one a library set) must not become the child's store.
+    (MlflowTracking keeps os.environ as it was; test_tracking.py holds it to that.)"""
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     return {**inherited, **variables}

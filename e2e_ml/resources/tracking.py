@@ -6,6 +6,9 @@ a person rolling back in the MLflow UI) decides what scores tomorrow's data.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
@@ -20,6 +23,7 @@ from mlflow.tracking import MlflowClient
 
 CHAMPION = "champion"
 PINNED = "champion_pinned"
+MLFLOW_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 # skops refuses to load types it does not know; the gradient-boosting predictor is one of ours.
 TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
@@ -40,8 +44,9 @@ class MlflowTracking(dg.ConfigurableResource):
     ui_url: str = "http://127.0.0.1:5000"  # where people open the MLflow UI, for links in metadata
 
     def _activate(self) -> str:
-        mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
+        with _environment_unchanged():
+            mlflow.set_tracking_uri(self.tracking_uri)
+            mlflow.set_registry_uri(self.tracking_uri)
         experiment = mlflow.get_experiment_by_name(self.experiment_name)
         if experiment is not None:
             return experiment.experiment_id
@@ -152,6 +157,23 @@ class MlflowTracking(dg.ConfigurableResource):
                 }
             )
         return pd.DataFrame(rows).sort_values("created_at", ignore_index=True) if rows else pd.DataFrame()
+
+
+@contextmanager
+def _environment_unchanged() -> Iterator[None]:
+    """MLflow's URI setters also write MLFLOW_TRACKING_URI and MLFLOW_REGISTRY_URI into
+    os.environ, for its subprocesses. Ours (a step process, a test's daemon) and
+    `Settings.from_env` would read them as configuration, so the environment stays as it was;
+    in this process MLflow's own global still holds the URI and takes precedence."""
+    saved = {name: os.environ.get(name) for name in MLFLOW_URI_VARIABLES}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _pip_requirements() -> list[str]:
