@@ -19,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 
+from e2e_ml.core.landing import layout_named
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.monitoring import MonitoringPolicy
 from e2e_ml.resources.notify import AzureDevOpsChannel, EmailChannel, Notifier, WebhookChannel
@@ -40,6 +41,8 @@ class Settings:
     training_window_days: int = 14
     sensor_interval_seconds: int = 3600
     sensor_lookback_days: int = 0
+    landing_layout: str = "ymd"  # see core.landing.LAYOUTS; name:<pattern> for a date in file names
+    quiet_seconds: int = 0  # a day runs only once its newest file is at least this old
     mlflow_tracking_uri: str | None = None
     mlflow_ui_url: str = "http://127.0.0.1:5000"
     urls: dict[str, str] = field(default_factory=dict)  # overrides of landing, lake, outputs
@@ -66,6 +69,8 @@ class Settings:
             training_window_days=_positive(env, "E2E_ML_TRAINING_WINDOW_DAYS", 14),
             sensor_interval_seconds=_positive(env, "E2E_ML_SENSOR_INTERVAL_SECONDS", 3600),
             sensor_lookback_days=int(env.get("E2E_ML_SENSOR_LOOKBACK_DAYS", "0")),
+            landing_layout=env.get("E2E_ML_LANDING_LAYOUT", "ymd"),
+            quiet_seconds=int(env.get("E2E_ML_QUIET_SECONDS", "0")),
             mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI"),
             mlflow_ui_url=env.get("E2E_ML_MLFLOW_UI_URL", "http://127.0.0.1:5000"),
             urls={
@@ -86,6 +91,7 @@ class Settings:
         return settings
 
     def validate(self) -> None:
+        layout_named(self.landing_layout)  # an unknown layout fails at load, naming the choices
         if (
             self.deployment == "azurite"
             and "AZURE_STORAGE_CONNECTION_STRING" not in self.credential_variables
@@ -160,6 +166,8 @@ def resources_for(settings: Settings) -> dict[str, Any]:
             url=settings.landing_url,
             account=settings.account("landing"),
             lookback_days=settings.sensor_lookback_days,
+            layout=settings.landing_layout,
+            quiet_seconds=settings.quiet_seconds,
         ),
         "lake": lake,
         "outputs": outputs,

@@ -22,7 +22,8 @@ MANIFEST_COLUMNS = ["file", "day", "size", "version", "status", "reason", "rows"
         ),
         "raw_manifest": dg.AssetOut(
             io_manager_key="lake_io_manager",
-            description="One row per landed file: size, version, rows read, or why it was refused.",
+            description="One row per landed file: size, version, rows read, or why it was refused "
+            "or skipped (an uploader's temporary or hidden file).",
         ),
     },
     partitions_def=daily_partitions,
@@ -41,6 +42,9 @@ def ingest(context: dg.AssetExecutionContext, landing_zone: LandingZone):
             "size": file.size,
             "version": file.version,
         }
+        if file.placement == "skipped":
+            manifest.append({**entry, "status": "skipped", "reason": file.note, "rows": 0, "columns": "[]"})
+            continue
         try:
             if unsafe is not None:
                 raise UnreadableFileError(f"{entry['file']}: refused unread, {unsafe}")

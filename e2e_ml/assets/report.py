@@ -39,18 +39,18 @@ def report_extract(
     lake: StorageLocation,
     outputs: StorageLocation,
 ) -> dg.MaterializeResult:
-    task = contract.load().roles.task
+    task, zone = contract.load().roles.task, contract.load().time.zone
     days = run_days(context.run.tags)
     summary_before = previous_table(outputs, "fact_daily_predictions")
     quality_before = previous_table(outputs, "fact_file_quality")
     if days is None or summary_before is None or quality_before is None:
         days = None
         predictions = outputs.read_partitions("daily_predictions")[0]
-        summary = daily_summary(predictions, task)
+        summary = daily_summary(predictions, task, zone)
         quality = lake.read_partitions("file_ledger")[0]
     else:  # the cost of a daily run stays flat as history grows
         predictions = outputs.read_partitions("daily_predictions", days)[0]
-        summary = replace_days(summary_before, daily_summary(predictions, task), "date", days)
+        summary = replace_days(summary_before, daily_summary(predictions, task, zone), "date", days)
         quality = replace_days(quality_before, lake.read_partitions("file_ledger", days)[0], "day", days)
     tables = {
         "fact_daily_predictions": summary,

@@ -7,7 +7,7 @@ import pandas as pd
 
 from e2e_ml.assets.partitions import GRAPH_SETTINGS, daily_partitions, training_window
 from e2e_ml.checks.quality import nothing_trained, quality_result, quality_spec
-from e2e_ml.core.features import feature_frame, labelled
+from e2e_ml.core.features import event_days, feature_frame, labelled
 from e2e_ml.core.model import PRIMARY_METRIC, TrainingParams, decide_promotion, evaluate, train
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.tracking import MlflowTracking
@@ -40,7 +40,7 @@ def trained_model(
 ) -> dg.MaterializeResult:
     spec = contract.load()
     history = labelled(clean_dataset, spec) if len(clean_dataset) else clean_dataset
-    days = sorted(history[spec.roles.event_time].dt.date.unique()) if len(history) else []
+    days = sorted(event_days(history, spec).unique()) if len(history) else []
     if len(days) < config.min_training_days:
         context.log.warning(
             f"{context.partition_key}: {len(days)} labelled day(s) before it, "

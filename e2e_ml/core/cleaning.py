@@ -18,14 +18,14 @@ import pandas as pd
 import pandera.errors
 import polars as pl
 
-from e2e_ml.core.contract import Contract, Kind
+from e2e_ml.core.contract import Contract
+from e2e_ml.core.timestamps import lenient_instant, local_dates, strict_instant
 
 SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"
 REASON = "_rejected_because"
 LINEAGE = (SOURCE_FILE, SOURCE_ROW)
 LEDGER_COLUMNS = ("file", "day", "size", "version", "status", "reason", "rows", "clean", "quarantined")
-DATETIME_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f")
 BOOLEAN_TEXT = {"true": True, "1": True, "false": False, "0": False}
 _ROW = "_raw_position"  # a row's position in the raw frame, while cleaning
 _ROW_TYPE = pl.UInt32  # polars' own row index type
@@ -109,14 +109,13 @@ def _parse_rows(
     landed = [c for c in contract.columns if c in raw.columns]
     strict, retry = [], []
     for column in contract.columns:
-        kind, dtype = contract.kind(column), contract.polars_dtype(column)
         if column not in landed:
-            strict.append(pl.lit(None, dtype).alias(column))
+            strict.append(pl.lit(None, contract.polars_dtype(column)).alias(column))
             continue
         text = pl.col(column)
-        value = _strict_parse(text, kind, dtype)
+        value = _strict_parse(text, column, contract)
         needs_retry = value.is_null() & text.is_not_null()
-        if kind == "string":
+        if contract.kind(column) == "string":
             needs_retry = text.str.contains(r"^\s|\s$|^$")
         strict.append(value.alias(column))
         retry.append(needs_retry.alias(_RETRY + column))
@@ -128,17 +127,20 @@ def _parse_rows(
             continue
         positions = parsed[_RETRY + column].arg_true()
         landed_text = raw[column].gather(positions)
-        retried, bad = _lenient_parse(landed_text, contract.kind(column), contract.polars_dtype(column))
+        retried, bad = _lenient_parse(landed_text, column, contract)
         typed = typed.with_columns(typed[column].scatter(positions, retried))
         got = landed_text.filter(bad).str.slice(0, 40)
         type_reason = f"type:{column} not a valid {contract.dtype(column)} (got '" + got + "')"
         reasons.append(_reasons(positions.filter(bad), type_reason))
-    if day is not None:
-        moment = typed[contract.roles.event_time]
-        off_day = moment.is_not_null() & (moment.dt.date() != day)
+    if day is not None and contract.time.landing_day == "checked":
+        row_day = typed.select(local_dates(pl.col(contract.roles.event_time), contract.time.zone))[:, 0]
+        off_day = row_day.is_not_null() & (row_day != day)
         if off_day.any():
-            shown_day = moment.filter(off_day).dt.strftime("%Y-%m-%d")
-            day_reason = f"day:{contract.roles.event_time} " + shown_day + f" is not the landing day {day}"
+            shown_day = row_day.filter(off_day).dt.strftime("%Y-%m-%d")
+            zone = "" if contract.time.zone == "UTC" else f" in {contract.time.zone}"
+            day_reason = (
+                f"day:{contract.roles.event_time} " + shown_day + f"{zone} is not the landing day {day}"
+            )
             reasons.append(_reasons(off_day.arg_true(), day_reason))
     joined = pl.concat(reasons).group_by(_ROW, maintain_order=True).agg(pl.col(REASON).str.join("; "))
     return typed, joined
@@ -156,17 +158,19 @@ def _missing_column_reasons(
     return pl.concat(reasons)
 
 
-def _strict_parse(text: pl.Expr, kind: Kind, dtype: pl.DataType) -> pl.Expr:
+def _strict_parse(text: pl.Expr, column: str, contract: Contract) -> pl.Expr:
     """The common, exact form of each kind; anything else is null here and retried leniently."""
+    kind = contract.kind(column)
     if kind == "datetime":
-        return text.str.to_datetime(DATETIME_FORMATS[0], time_unit="ns", strict=False)
+        return strict_instant(text, contract.time.zone, contract.time.epoch.get(column))
     if kind == "boolean":
         return text.replace_strict(BOOLEAN_TEXT, default=None, return_dtype=pl.Boolean)
-    return text.cast(dtype, strict=False)
+    return text.cast(contract.polars_dtype(column), strict=False)
 
 
-def _lenient_parse(text: pl.Series, kind: Kind, dtype: pl.DataType) -> tuple[pl.Series, pl.Series]:
-    """Parse text into `dtype`; return the parsed values and a mask of present but unparseable."""
+def _lenient_parse(text: pl.Series, column: str, contract: Contract) -> tuple[pl.Series, pl.Series]:
+    """Parse text into the column's type; return the values and a mask of present but unparseable."""
+    kind, dtype = contract.kind(column), contract.polars_dtype(column)
     stripped = text.str.strip_chars()
     given = pl.when(pl.col("text") != "").then(pl.col("text"))
     if kind == "integer":
@@ -176,9 +180,7 @@ def _lenient_parse(text: pl.Series, kind: Kind, dtype: pl.DataType) -> tuple[pl.
     elif kind == "float":
         value = given.cast(pl.Float64, strict=False)
     elif kind == "datetime":
-        value = pl.coalesce(
-            [given.str.to_datetime(form, time_unit="ns", strict=False) for form in DATETIME_FORMATS]
-        )
+        value = lenient_instant(given, contract.time.zone, contract.time.epoch.get(column))
     elif kind == "boolean":
         value = given.str.to_lowercase().replace_strict(BOOLEAN_TEXT, default=None, return_dtype=pl.Boolean)
     else:
@@ -285,11 +287,10 @@ def file_ledger(
     landed = [c for c in LEDGER_COLUMNS if c in manifest.columns and c not in counts.columns]
     ledger = manifest[landed].merge(counts, left_on="file", right_index=True, how="left")
     ledger = ledger.fillna({"clean": 0, "quarantined": 0}).astype({"clean": "int64", "quarantined": "int64"})
-    extra = manifest["columns"].map(
-        lambda header: sorted(set(json.loads(str(header))) - set(contract_columns))
+    read = manifest["status"] == "read"
+    ledger.loc[read, "reason"] = manifest.loc[read, "columns"].map(
+        lambda header: _header_note(json.loads(str(header)), contract_columns)
     )
-    has_extra = (manifest["status"] == "read") & (extra.str.len() > 0)
-    ledger.loc[has_extra, "reason"] = "extra columns kept in raw_stream only: " + extra[has_extra].astype(str)
     if previous is None or previous.empty:
         return ledger[list(LEDGER_COLUMNS)]
     current = set(zip(ledger["file"], ledger["version"], strict=True))
@@ -302,6 +303,15 @@ def file_ledger(
     gone.loc[newly_gone & ~still_landed, "reason"] = "no longer in the landing zone"
     gone.loc[newly_gone, "status"] = "superseded"
     return pd.concat([ledger[list(LEDGER_COLUMNS)], gone[list(LEDGER_COLUMNS)]], ignore_index=True)
+
+
+def _header_note(header: Sequence[str], contract_columns: Sequence[str]) -> str | None:
+    """What a read file's header says against the contract: a renamed column shows as both."""
+    lacking = [c for c in contract_columns if c not in set(header)]
+    extra = sorted(set(header) - set(contract_columns))
+    notes = [f"lacks contract columns {lacking} (its rows are quarantined)"] if lacking else []
+    notes += [f"extra columns kept in raw_stream only: {extra}"] if extra else []
+    return "; ".join(notes) or None
 
 
 def _rows_per_file(rows: pl.DataFrame) -> pd.Series:

@@ -8,10 +8,11 @@ built from the same columns and checks, since pandera on polars is ~20x faster o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import pandera.pandas as pa
@@ -21,10 +22,14 @@ import yaml
 
 Task = Literal["classification", "regression"]
 Kind = Literal["integer", "float", "datetime", "boolean", "string"]
+EpochUnit = Literal["seconds", "milliseconds"]
+LandingDay = Literal["checked", "authoritative"]
+# Every timestamp in the lake is an instant in UTC, whatever form or zone it landed in.
+LAKE_TIME_ZONE = "UTC"
 POLARS_DTYPES: dict[Kind, pl.DataType] = {
     "integer": pl.Int64(),
     "float": pl.Float64(),
-    "datetime": pl.Datetime("ns"),
+    "datetime": pl.Datetime("ns", LAKE_TIME_ZONE),
     "boolean": pl.Boolean(),
     "string": pl.String(),
 }
@@ -44,11 +49,26 @@ class Roles:
 
 
 @dataclass(frozen=True)
+class TimeRules:
+    """How the contract's timestamps are read and which calendar day a row belongs to.
+
+    `zone` is the zone of the business day (and of timestamps that land without an offset);
+    `landing_day`: `checked` rejects a row whose day is not its landing day, `authoritative`
+    trusts the landing zone's day; `epoch` names columns landed as numbers since 1970 (UTC).
+    """
+
+    zone: str = LAKE_TIME_ZONE
+    landing_day: LandingDay = "checked"
+    epoch: dict[str, EpochUnit] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Contract:
     name: str
     schema: pa.DataFrameSchema
     roles: Roles
     source: str
+    time: TimeRules = TimeRules()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -125,4 +145,36 @@ def load_contract(path: str | Path) -> Contract:
     missing = sorted(named - set(schema.columns))
     if missing:
         raise ContractError(f"{path}: roles name columns the schema lacks: {missing}")
-    return Contract(name=doc.get("name", path.stem), schema=schema, roles=roles, source=str(path))
+    contract = Contract(
+        name=doc.get("name", path.stem),
+        schema=schema,
+        roles=roles,
+        source=str(path),
+        time=_time_rules(path, doc.get("time") or {}),
+    )
+    not_datetime = sorted(
+        c
+        for c in [roles.event_time, *contract.time.epoch]
+        if c not in schema.columns or contract.kind(c) != "datetime"
+    )
+    if not_datetime:
+        raise ContractError(f"{path}: time columns must have a datetime dtype in the schema: {not_datetime}")
+    return contract
+
+
+def _time_rules(path: Path, raw: dict) -> TimeRules:
+    rules = TimeRules(
+        zone=str(raw.get("zone", LAKE_TIME_ZONE)),
+        landing_day=raw.get("landing_day", "checked"),
+        epoch={str(column): unit for column, unit in (raw.get("epoch") or {}).items()},
+    )
+    try:
+        ZoneInfo(rules.zone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ContractError(f"{path}: time.zone {rules.zone!r} is not an IANA time zone name") from error
+    if rules.landing_day not in ("checked", "authoritative"):
+        raise ContractError(f"{path}: time.landing_day must be checked or authoritative")
+    wrong_units = {c: u for c, u in rules.epoch.items() if u not in ("seconds", "milliseconds")}
+    if wrong_units:
+        raise ContractError(f"{path}: time.epoch units must be seconds or milliseconds, got {wrong_units}")
+    return rules

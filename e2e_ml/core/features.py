@@ -26,9 +26,17 @@ def target(clean: pd.DataFrame, contract: Contract) -> pd.Series:
     return values.astype("float64")
 
 
+def event_days(rows: pd.DataFrame, contract: Contract) -> pd.Series:
+    """Each row's business day: its event time's calendar day in the contract's zone."""
+    instants = rows[contract.roles.event_time]
+    if instants.dt.tz is None:  # written before the lake kept zones: those were UTC
+        instants = instants.dt.tz_localize("UTC")
+    return instants.dt.tz_convert(contract.time.zone).dt.date
+
+
 def split_by_time(clean: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train on every day but the latest; hold the latest day out, as production would."""
-    days = clean[contract.roles.event_time].dt.normalize()
+    days = event_days(clean, contract)
     if days.nunique() < 2:
         raise ValueError(f"need at least 2 days of labelled rows to split by time, got {days.nunique()}")
     latest = days.max()

@@ -7,17 +7,23 @@ text columns: a day can hold millions of rows, and Arrow strings cost a fraction
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
 import json
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
+import fastavro
 import polars as pl
+import zstandard
 
 from e2e_ml.core.cleaning import SOURCE_FILE, SOURCE_ROW
 
-FORMATS = ("csv", "parquet", "jsonl")
 LINEAGE_SCHEMA = {SOURCE_FILE: pl.String, SOURCE_ROW: pl.Int64}
+DELIMITERS = (",", ";", "\t", "|")
 
 
 class UnreadableFileError(ValueError):
@@ -32,17 +38,22 @@ class ReadDump:
 
 def read_dump(name: str, content: bytes) -> ReadDump:
     """Read one dump into text columns plus lineage (source file, 1-based row/line number)."""
-    file_format = name.rsplit(".", 1)[-1].lower()
-    if file_format not in FORMATS:
-        raise UnreadableFileError(f"{name}: unknown format '.{file_format}', expected one of {FORMATS}")
+    file_format, compression = dump_format(name)
     if not content:
         raise UnreadableFileError(f"{name}: empty file (0 bytes)")
+    if compression is not None:
+        try:
+            content = DECOMPRESSORS[compression](content)
+        except (OSError, EOFError, zlib.error, zstandard.ZstdError) as error:
+            raise UnreadableFileError(f"{name}: not a readable .{compression} file ({error})") from error
+        if not content:
+            raise UnreadableFileError(f"{name}: empty file (0 bytes once decompressed)")
     try:
-        frame, first_row = _read(file_format, content)
+        frame, first_row = READERS[file_format](content)
     except UnicodeDecodeError as error:
         raise _encoding_error(name, content, error) from error
-    except (ValueError, pl.exceptions.PolarsError) as error:
-        if file_format != "parquet":
+    except (ValueError, EOFError, pl.exceptions.PolarsError) as error:
+        if file_format in TEXT_FORMATS:
             try:
                 content.decode("utf-8")  # polars says only "invalid utf-8": find the line and byte
             except UnicodeDecodeError as decoding:
@@ -56,6 +67,19 @@ def read_dump(name: str, content: bytes) -> ReadDump:
         pl.int_range(first_row, first_row + frame.height, dtype=pl.Int64).alias(SOURCE_ROW),
     )
     return ReadDump(rows=frame, columns=columns)
+
+
+def dump_format(name: str) -> tuple[str, str | None]:
+    """The table format and compression a dump's name declares: `x.csv.gz` is gzip'd CSV."""
+    suffixes = name.rsplit("/", 1)[-1].lower().split(".")[1:]
+    compression = suffixes.pop() if suffixes and suffixes[-1] in DECOMPRESSORS else None
+    file_format = suffixes[-1] if suffixes else ""
+    if file_format not in READERS:
+        raise UnreadableFileError(
+            f"{name}: unknown format '.{file_format}', expected one of {', '.join(READERS)}"
+            f", optionally compressed as {', '.join(DECOMPRESSORS)}"
+        )
+    return file_format, compression
 
 
 def combine(dumps: Sequence[ReadDump]) -> pl.DataFrame:
@@ -73,26 +97,68 @@ def _encoding_error(name: str, content: bytes, error: UnicodeDecodeError) -> Unr
     )
 
 
-def _read(file_format: str, content: bytes) -> tuple[pl.DataFrame, int]:
-    if file_format == "csv":
-        # All columns as text; a byte-order mark (Excel exports) is dropped; an empty cell is null.
-        # polars checks the rows' encoding but reads a header lossily, so the header is checked here.
-        header_end = content.find(b"\n")
-        (content if header_end < 0 else content[:header_end]).decode("utf-8")
-        frame = pl.read_csv(io.BytesIO(content), infer_schema=False, encoding="utf8")
-        return frame, 2  # line 1 is the header
-    if file_format == "jsonl":
-        text = content.decode("utf-8-sig")  # a BOM (Excel exports) is not data
-        records = [json.loads(line) for line in text.splitlines() if line.strip()]
-        if not all(isinstance(record, dict) for record in records):
-            raise ValueError("every line must be a JSON object")
-        names = list(dict.fromkeys(key for record in records for key in record))
-        return pl.DataFrame(
-            {key: [_as_text(record.get(key)) for record in records] for key in names},
-            schema=dict.fromkeys(names, pl.String),
-        ), 1
+def _read_delimited(content: bytes, delimiter: str | None = None) -> tuple[pl.DataFrame, int]:
+    """All columns as text; a byte-order mark (Excel exports) is dropped; an empty cell is null.
+
+    Without a declared delimiter, the header tells: the most frequent of `DELIMITERS` in it.
+    polars checks the rows' encoding but reads a header lossily, so the header is checked here.
+    """
+    header_end = content.find(b"\n")
+    header = (content if header_end < 0 else content[:header_end]).decode("utf-8")
+    if delimiter is None:
+        delimiter = max(DELIMITERS, key=header.count) if any(d in header for d in DELIMITERS) else ","
+    frame = pl.read_csv(io.BytesIO(content), infer_schema=False, encoding="utf8", separator=delimiter)
+    return frame, 2  # line 1 is the header
+
+
+def _read_json_lines(content: bytes) -> tuple[pl.DataFrame, int]:
+    text = content.decode("utf-8-sig")  # a BOM (Excel exports) is not data
+    return _records_frame(json.loads(line) for line in text.splitlines() if line.strip()), 1
+
+
+def _read_parquet(content: bytes) -> tuple[pl.DataFrame, int]:
     frame = pl.read_parquet(io.BytesIO(content))
     return pl.DataFrame([_text_of(frame.get_column(column)) for column in frame.columns]), 1
+
+
+def _read_avro(content: bytes) -> tuple[pl.DataFrame, int]:
+    """Avro records, one row each. Event Hubs Capture wraps each event's payload in a `Body`
+    (bytes) beside its own fields: there the rows are the bodies, read as JSON objects."""
+    reader = fastavro.reader(io.BytesIO(content))
+    schema = reader.writer_schema if isinstance(reader.writer_schema, dict) else {}
+    fields = {field["name"] for field in schema.get("fields", [])}
+    records = cast(Iterable[dict[str, Any]], reader)
+    if {"Body", "EnqueuedTimeUtc", "SequenceNumber"} <= fields:
+        records = (json.loads(bytes(record["Body"]).decode("utf-8")) for record in records)
+    return _records_frame(records), 1
+
+
+def _records_frame(records: Iterable[Any]) -> pl.DataFrame:
+    rows = list(records)
+    if not all(isinstance(record, dict) for record in rows):
+        raise ValueError("every record must be a JSON object")
+    names = list(dict.fromkeys(key for record in rows for key in record))
+    return pl.DataFrame(
+        {key: [_as_text(record.get(key)) for record in rows] for key in names},
+        schema=dict.fromkeys(names, pl.String),
+    )
+
+
+# One small reader per format and one decompressor per suffix: a new shape is one entry here.
+READERS: dict[str, Callable[[bytes], tuple[pl.DataFrame, int]]] = {
+    "csv": _read_delimited,
+    "tsv": lambda content: _read_delimited(content, "\t"),
+    "jsonl": _read_json_lines,
+    "ndjson": _read_json_lines,
+    "parquet": _read_parquet,
+    "avro": _read_avro,
+}
+TEXT_FORMATS = ("csv", "tsv", "jsonl", "ndjson")
+DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
+    "gz": gzip.decompress,
+    "bz2": bz2.decompress,
+    "zst": lambda content: zstandard.ZstdDecompressor().decompressobj().decompress(content),
+}
 
 
 def _text_of(values: pl.Series) -> pl.Series:

@@ -21,11 +21,12 @@ DAILY_SUMMARY_COLUMNS = [
 ]
 
 
-def daily_summary(predictions: pd.DataFrame, task: Task) -> pd.DataFrame:
-    """One row per day; realised quality where the day's outcomes are known."""
+def daily_summary(predictions: pd.DataFrame, task: Task, zone: str = "UTC") -> pd.DataFrame:
+    """One row per business day (in `zone`); realised quality where the day's outcomes are known."""
     if predictions.empty:
         return pd.DataFrame(columns=DAILY_SUMMARY_COLUMNS)
-    frame = predictions.assign(date=pd.to_datetime(predictions["event_time"]).dt.date)
+    instants = pd.to_datetime(predictions["event_time"], utc=True)
+    frame = predictions.assign(date=instants.dt.tz_convert(zone).dt.date)
     rows = []
     for day, group in frame.groupby("date", sort=True):
         known = group[group["actual"].notna()]

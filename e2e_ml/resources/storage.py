@@ -24,7 +24,7 @@ from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
 from fsspec.implementations.local import LocalFileSystem
 from fsspec.spec import AbstractFileSystem
 
-from e2e_ml.core.landing import LandedFile
+from e2e_ml.core.landing import LandedFile, layout_named
 from e2e_ml.core.tables import pandas_table
 
 PARTITION_FIELD = "date"
@@ -207,34 +207,40 @@ class StorageLocation(dg.ConfigurableResource):
 
 
 class LandingZone(StorageLocation):
-    """Where upstream systems drop their dumps, laid out by day: YYYY/MM/DD/<file>."""
+    """Where upstream systems drop their dumps, in one of the layouts of `core.landing.LAYOUTS`."""
 
-    # 0 lists the whole zone each tick; N lists only the months that cover the last N days,
-    # so a tick's cost stops growing with history (files older than that are not noticed).
+    layout: str = "ymd"  # a name in LAYOUTS, or name:<pattern> (the date inside file names)
+    # 0 lists the whole zone each tick; N lists only the months that cover the last N days
+    # (YYYY/MM/DD/ layout), so a tick's cost stops growing with history (older files are not noticed).
     lookback_days: int = 0
+    quiet_seconds: int = 0  # a day runs only once its newest file is at least this old
 
     def list_recent(self, today: date) -> list[LandedFile]:
         """Names, sizes and versions only: listing never reads a file's content."""
+        prefix = layout_named(self.layout).day_prefix
         if not self.lookback_days:
             return self._list([""])
         since = today - timedelta(days=self.lookback_days)
         months = pd.period_range(since, today, freq="M")
-        recent = self._list([f"{month.year:04d}/{month.month:02d}/" for month in months])
-        return [f for f in recent if f.day is not None and f.day >= since]
+        monthly = [f"{month.year:04d}/{month.month:02d}/" for month in months] if prefix else [""]
+        return [f for f in self._list(monthly) if f.day is None or f.day >= since]
 
     def list_day(self, day: date) -> list[LandedFile]:
-        return self._list([f"{day:%Y/%m/%d}/"])
+        """Every name the layout places on `day`: data, and skipped names with their reason."""
+        prefix = layout_named(self.layout).day_prefix
+        return [f for f in self._list([prefix(day) if prefix else ""]) if f.day == day]
 
     def _list(self, prefixes: list[str]) -> list[LandedFile]:
         fs, root = self.filesystem()
+        layout = layout_named(self.layout)
         found: dict[str, dict[str, Any]] = {}
         with reaching(self.url):
             for prefix in prefixes:
                 found.update(fs.find(f"{root}/{prefix}", detail=True))
         return sorted(
             (
-                LandedFile(
-                    name=path[len(root) + 1 :],
+                layout.place(
+                    path[len(root) + 1 :],
                     size=int(info.get("size") or 0),
                     version=str(info.get("etag") or info.get("mtime") or info.get("last_modified")),
                     modified=_modified(info),

@@ -1,13 +1,14 @@
 """landing_zone_sensor: notices new, late and re-uploaded dumps and runs their days."""
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from e2e_ml.assets.partitions import GRAPH_SETTINGS, daily_partitions
 from e2e_ml.checks.freshness import freshness_evaluation
-from e2e_ml.core.landing import changed_days, day_fingerprints, decode_cursor, encode_cursor
+from e2e_ml.checks.layout import placement_evaluation
+from e2e_ml.core.landing import LandedFile, changed_days, day_fingerprints, decode_cursor, encode_cursor
 from e2e_ml.jobs import DAILY_PIPELINE
 from e2e_ml.resources.monitoring import MonitoringPolicy
 from e2e_ml.resources.storage import LandingZone
@@ -18,22 +19,22 @@ from e2e_ml.resources.storage import LandingZone
     minimum_interval_seconds=GRAPH_SETTINGS.sensor_interval_seconds,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Lists the landing zone (names, sizes, versions; never contents) and requests "
-    "one run per day whose file set changed since the last tick; reports the zone's freshness.",
+    "one run per day whose data files changed since the last tick; reports the zone's freshness "
+    "and any file its layout places on no day.",
 )
 def landing_zone_sensor(
     context: dg.SensorEvaluationContext, landing_zone: LandingZone, monitoring: MonitoringPolicy
 ) -> dg.SensorResult:
     now = datetime.now(UTC)
-    files = landing_zone.list_recent(now.date())
-    freshness = freshness_evaluation(files, now, monitoring)
-    off_layout = [f.name for f in files if f.day is None]
-    if off_layout:
-        context.log.warning(
-            f"{len(off_layout)} file(s) outside the YYYY/MM/DD/ layout or with unsafe names are ignored: "
-            f"{[repr(name[:100]) for name in off_layout[:5]]}"
-        )
+    listed = landing_zone.list_recent(now.date())
+    files = [f for f in listed if f.is_data]  # temporary and hidden names are not data
+    checks = [freshness_evaluation(files, now, monitoring), placement_evaluation(listed)]
     previous = decode_cursor(context.cursor)
     current = day_fingerprints(files)
+    settling = _settling_days(files, now, landing_zone.quiet_seconds)
+    if settling:
+        context.log.info(f"days still receiving files (quiet period not over): {sorted(settling)[:5]}")
+        current = {day: digest for day, digest in current.items() if day not in settling}
     days = changed_days(previous, current)
     valid = set(daily_partitions.get_partition_keys())
     unpartitioned = [d for d in days if d not in valid]
@@ -44,7 +45,7 @@ def landing_zone_sensor(
         return dg.SensorResult(
             skip_reason=f"no new or changed files among {len(files)} landed",
             cursor=context.cursor,
-            asset_events=[freshness],
+            asset_events=checks,
         )
     counts = Counter(f.day.isoformat() for f in files if f.day is not None)
     return dg.SensorResult(
@@ -57,5 +58,13 @@ def landing_zone_sensor(
             for day in days
         ],
         cursor=encode_cursor({**previous, **current}),
-        asset_events=[freshness],
+        asset_events=checks,
     )
+
+
+def _settling_days(files: list[LandedFile], now: datetime, quiet_seconds: int) -> set[str]:
+    """Days whose newest file landed less than `quiet_seconds` ago: an upload may still be going on."""
+    if quiet_seconds <= 0:
+        return set()
+    recent = now - timedelta(seconds=quiet_seconds)
+    return {f.day.isoformat() for f in files if f.day and f.modified and f.modified > recent}

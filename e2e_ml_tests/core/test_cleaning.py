@@ -1,5 +1,5 @@
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import polars as pl
@@ -27,7 +27,7 @@ def test_good_rows_come_out_typed(contract):
     assert len(result.clean) == 1 and result.quarantine.is_empty()
     row = result.clean.row(0, named=True)
     assert row["sessions"] == 3 and result.clean.schema["sessions"] == pl.Int64
-    assert row["event_date"] == datetime(2026, 1, 5)
+    assert row["event_date"] == datetime(2026, 1, 5, tzinfo=UTC)
     assert row[SOURCE_FILE] == "a.csv" and row[SOURCE_ROW] == 2
 
 
@@ -61,8 +61,16 @@ def test_a_bad_row_is_quarantined_naming_file_row_and_rule(contract, line, rule,
         ("p000001,2026-01-05,ios,eu,3.0,42.5,0,0.0,100,0,4,0", "sessions", 3),
         ("p000001,2026-01-05,ios,eu, 3 ,42.5,0,0.0,100,0,4,0", "sessions", 3),
         ("p000001,2026-01-05, ios ,eu,3,42.5,0,0.0,100,0,4,0", "platform", "ios"),
-        ("p000001,2026-01-05T00:00:00,ios,eu,3,42.5,0,0.0,100,0,4,0", "event_date", datetime(2026, 1, 5)),
-        ("p000001,2026-01-05 00:00:00.000,ios,eu,3,42.5,0,0.0,100,0,4,0", "event_date", datetime(2026, 1, 5)),
+        (
+            "p000001,2026-01-05T00:00:00,ios,eu,3,42.5,0,0.0,100,0,4,0",
+            "event_date",
+            datetime(2026, 1, 5, tzinfo=UTC),
+        ),
+        (
+            "p000001,2026-01-05 00:00:00.000,ios,eu,3,42.5,0,0.0,100,0,4,0",
+            "event_date",
+            datetime(2026, 1, 5, tzinfo=UTC),
+        ),
         ("p000001,2026-01-05,ios,eu,3, ,0,0.0,100,0,4,0", "minutes_played", 42.5),
     ],
 )

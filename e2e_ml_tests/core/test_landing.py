@@ -1,7 +1,7 @@
 from datetime import date
 
 from e2e_ml.core.landing import (
-    LandedFile,
+    LAYOUTS,
     changed_days,
     day_fingerprints,
     day_of,
@@ -17,21 +17,25 @@ def test_day_comes_from_the_path_prefix():
     assert day_of("2026/01/31/nested/dump.csv") is None
 
 
+def placed(name: str, size: int, version: str):
+    return LAYOUTS["ymd"].place(name, size, version)
+
+
 def test_a_new_file_changes_only_its_day():
-    before = [LandedFile("2026/01/01/a.csv", 10, "v1"), LandedFile("2026/01/02/b.csv", 10, "v1")]
-    after = [*before, LandedFile("2026/01/01/late.csv", 5, "v1")]
+    before = [placed("2026/01/01/a.csv", 10, "v1"), placed("2026/01/02/b.csv", 10, "v1")]
+    after = [*before, placed("2026/01/01/late.csv", 5, "v1")]
     assert changed_days(day_fingerprints(before), day_fingerprints(after)) == ["2026-01-01"]
 
 
 def test_a_reuploaded_file_changes_its_day_and_an_unchanged_listing_changes_nothing():
-    files = [LandedFile("2026/01/01/a.csv", 10, "v1")]
-    reuploaded = [LandedFile("2026/01/01/a.csv", 10, "v2")]
+    files = [placed("2026/01/01/a.csv", 10, "v1")]
+    reuploaded = [placed("2026/01/01/a.csv", 10, "v2")]
     assert changed_days(day_fingerprints(files), day_fingerprints(reuploaded)) == ["2026-01-01"]
     assert changed_days(day_fingerprints(files), day_fingerprints(list(reversed(files)))) == []
 
 
 def test_cursor_round_trips_and_is_one_entry_per_day():
-    files = [LandedFile(f"2026/01/01/{i}.csv", i, "v") for i in range(50)]
+    files = [placed(f"2026/01/01/{i}.csv", i, "v") for i in range(50)]
     fingerprints = day_fingerprints(files)
     assert len(fingerprints) == 1
     assert decode_cursor(encode_cursor(fingerprints)) == fingerprints
@@ -56,4 +60,5 @@ def test_hostile_names_are_refused_and_have_no_day():
         ("2026/01/05/" + "a" * 2000 + ".csv", "longer than"),
     ]:
         assert reason in (unsafe_name(name) or ""), name
-        assert LandedFile(name, 1, "v").day is None
+        file = placed(name, 1, "v")
+        assert file.placement == "unplaced" or (file.day == date(2026, 1, 5) and file.is_data), name
