@@ -1,8 +1,13 @@
+import bz2
+import gzip
 import io
+import json
 
+import fastavro
 import pandas as pd
 import polars as pl
 import pytest
+import zstandard
 
 from e2e_ml.core.cleaning import SOURCE_FILE, SOURCE_ROW
 from e2e_ml.core.ingest import UnreadableFileError, read_dump
@@ -65,3 +70,109 @@ def test_unreadable_files_are_refused_with_the_file_and_the_reason(name, content
 def test_a_byte_order_mark_is_not_part_of_the_first_column():
     dump = read_dump("d/excel.csv", "\ufeff".encode() + CSV)
     assert dump.columns == ["player_id", "sessions"]
+
+
+# Shapes real upstream systems write, made here by hand (not by our simulator).
+def _event_hubs_capture_avro(bodies: list[dict]) -> bytes:
+    """An Avro file in Event Hubs Capture's schema: the payload is a JSON document in `Body`."""
+    schema = {
+        "type": "record",
+        "name": "EventData",
+        "namespace": "Microsoft.ServiceBus.Messaging",
+        "fields": [
+            {"name": "SequenceNumber", "type": "long"},
+            {"name": "Offset", "type": "string"},
+            {"name": "EnqueuedTimeUtc", "type": "string"},
+            {
+                "name": "SystemProperties",
+                "type": {"type": "map", "values": ["long", "double", "string", "bytes"]},
+            },
+            {
+                "name": "Properties",
+                "type": {"type": "map", "values": ["long", "double", "string", "bytes", "null"]},
+            },
+            {"name": "Body", "type": ["null", "bytes"]},
+        ],
+    }
+    records = [
+        {
+            "SequenceNumber": n,
+            "Offset": str(n * 100),
+            "EnqueuedTimeUtc": "1/5/2026 10:00:00 PM",
+            "SystemProperties": {},
+            "Properties": {},
+            "Body": json.dumps(body).encode(),
+        }
+        for n, body in enumerate(bodies)
+    ]
+    buffer = io.BytesIO()
+    fastavro.writer(buffer, fastavro.parse_schema(schema), records)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "compress"),
+    [
+        ("d/a.csv.gz", gzip.compress),
+        ("d/a.csv.bz2", bz2.compress),
+        ("d/a.csv.zst", lambda data: zstandard.ZstdCompressor().compress(data)),
+        ("d/A.CSV.GZ", gzip.compress),
+    ],
+)
+def test_compressed_dumps_read_like_plain_ones_with_the_same_lines(name, compress):
+    dump = read_dump(name, compress(CSV))
+    assert dump.rows["sessions"].to_list() == ["3", None]
+    assert dump.rows[SOURCE_ROW].to_list() == [2, 3]
+
+
+def test_compressed_json_lines_read():
+    jsonl = b'{"player_id": "p000001", "sessions": 3}\n{"player_id": "p000002"}\n'
+    rows = read_dump("dt=2026-01-05/hour=03/part-00001.jsonl.gz", gzip.compress(jsonl)).rows
+    assert rows["player_id"].to_list() == ["p000001", "p000002"]
+    assert rows["sessions"].to_list() == ["3", None]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("d/a.tsv", b"player_id\tsessions\np000001\t3\np000002\t\n"),
+        ("d/a.csv", b"player_id;sessions\np000001;3\np000002;\n"),  # a European Excel export
+        ("d/a.csv", b"player_id|sessions\np000001|3\np000002|\n"),
+    ],
+)
+def test_other_delimiters_are_declared_by_suffix_or_detected(name, content):
+    dump = read_dump(name, content)
+    assert dump.columns == ["player_id", "sessions"]
+    assert dump.rows["sessions"].to_list() == ["3", None]
+
+
+def test_event_hubs_capture_avro_rows_are_the_event_bodies():
+    content = _event_hubs_capture_avro([{"player_id": "p000001", "sessions": 3}, {"player_id": "p000002"}])
+    dump = read_dump("ns/hub/0/2026/01/05/22/00/00.avro", content)
+    assert dump.columns == ["player_id", "sessions"]
+    assert dump.rows["sessions"].to_list() == ["3", None]
+    assert dump.rows[SOURCE_ROW].to_list() == [1, 2]
+
+
+def test_plain_avro_records_are_rows():
+    schema = {"type": "record", "name": "r", "fields": [{"name": "player_id", "type": "string"}]}
+    buffer = io.BytesIO()
+    fastavro.writer(buffer, fastavro.parse_schema(schema), [{"player_id": "p000001"}])
+    assert read_dump("d/a.avro", buffer.getvalue()).rows["player_id"].to_list() == ["p000001"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("d/a.csv.gz", gzip.compress(CSV)[:-12], "not a readable .gz file"),
+        ("d/a.csv.gz", b"not gzip at all", "not a readable .gz file"),
+        ("d/a.csv.zst", b"not zstd", "not a readable .zst file"),
+        ("d/a.csv.gz", gzip.compress(b""), "empty file (0 bytes once decompressed)"),
+        ("d/a.avro", b"Obj\x01 broken", "not a readable avro file"),
+        ("d/a.gz", gzip.compress(CSV), "unknown format"),
+    ],
+)
+def test_broken_compressed_and_avro_files_are_refused_with_the_reason(name, content, reason):
+    with pytest.raises(UnreadableFileError) as refused:
+        read_dump(name, content)
+    assert name in str(refused.value) and reason in str(refused.value)

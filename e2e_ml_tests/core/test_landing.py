@@ -1,5 +1,7 @@
 from datetime import date
 
+import pytest
+
 from e2e_ml.core.landing import (
     LAYOUTS,
     changed_days,
@@ -7,6 +9,7 @@ from e2e_ml.core.landing import (
     day_of,
     decode_cursor,
     encode_cursor,
+    layout_named,
 )
 
 
@@ -62,3 +65,65 @@ def test_hostile_names_are_refused_and_have_no_day():
         assert reason in (unsafe_name(name) or ""), name
         file = placed(name, 1, "v")
         assert file.placement == "unplaced" or (file.day == date(2026, 1, 5) and file.is_data), name
+
+
+@pytest.mark.parametrize(
+    ("layout", "name", "day"),
+    [
+        ("ymd", "2026/01/05/dump.csv", date(2026, 1, 5)),
+        ("ymd", "2026/01/05/23/dump.csv", date(2026, 1, 5)),  # an hourly sub-folder belongs to its day
+        ("hive", "dt=2026-01-05/hour=03/part-00001.jsonl.gz", date(2026, 1, 5)),
+        ("hive", "date=2026-01-05/export.csv", date(2026, 1, 5)),
+        ("hive", "orders/ingest_date=20260105/export.csv", date(2026, 1, 5)),
+        ("eventhubs", "myns/telemetry/3/2026/01/05/22/15/07.avro", date(2026, 1, 5)),
+        ("name:orders_{date:%Y%m%d}_*.csv", "orders_20260105_am.csv", date(2026, 1, 5)),
+        ("name:orders_{date:%Y%m%d}_*.csv", "exports/orders_20260105_pm.csv", date(2026, 1, 5)),
+        ("name:{date:%d.%m.%Y}.tsv", "05.01.2026.tsv", date(2026, 1, 5)),
+    ],
+)
+def test_each_layout_places_a_file_on_its_day(layout, name, day):
+    placed_file = layout_named(layout).place(name, 1, "v")
+    assert (placed_file.day, placed_file.placement) == (day, "data")
+
+
+@pytest.mark.parametrize(
+    ("layout", "name"),
+    [
+        ("ymd", "dt=2026-01-05/part-00001.jsonl.gz"),
+        ("ymd", "2026/02/30/dump.csv"),
+        ("hive", "2026/01/05/dump.csv"),
+        ("hive", "dt=2026-01-05/hour=03/extra/part.csv"),
+        ("eventhubs", "2026/01/05/dump.avro"),
+        ("name:orders_{date:%Y%m%d}_*.csv", "orders_latest.csv"),
+    ],
+)
+def test_a_name_outside_the_layout_is_unplaced_with_the_reason(layout, name):
+    placed_file = layout_named(layout).place(name, 1, "v")
+    assert placed_file.placement == "unplaced" and placed_file.day is None
+    assert "outside the landing layout" in (placed_file.note or "")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "2026/01/05/.upload_tmp.csv",
+        "2026/01/05/_SUCCESS",
+        "2026/01/05/_started_1234",
+        "2026/01/05/dump.csv.partial",
+        "2026/01/05/dump.csv.tmp",
+        "2026/01/05/_temporary/0/part.csv",
+        ".DS_Store",
+    ],
+)
+def test_temporary_and_hidden_names_are_skipped_not_data(name):
+    placed_file = layout_named("ymd").place(name, 1, "v")
+    assert placed_file.placement == "skipped" and not placed_file.is_data
+    assert (placed_file.note or "").startswith("not data")
+    assert day_fingerprints([placed_file]) == {}
+
+
+def test_a_layout_name_that_does_not_exist_lists_the_choices():
+    with pytest.raises(ValueError, match="ymd, hive, eventhubs or name:<pattern>"):
+        layout_named("daily")
+    with pytest.raises(ValueError, match="%Y, %m and %d"):
+        layout_named("name:orders_{date:%Y%m}.csv")

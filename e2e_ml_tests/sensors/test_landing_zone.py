@@ -80,3 +80,48 @@ def test_each_tick_reports_the_landing_zone_freshness(landing, tmp_path):
     assert not stale.passed
     assert stale.metadata["hours_since_newest_file"].value > 47
     assert stale.metadata["newest_file"].value == "2026/01/05/a.csv"
+
+
+def test_temporary_files_neither_run_a_day_nor_count_as_fresh(landing, tmp_path):
+    import os
+    import time
+
+    landing.write("2026/01/05/a.csv", b"x")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(tmp_path / "landing" / "2026/01/05/a.csv", (two_days_ago, two_days_ago))
+    first = evaluate(landing, None)
+    for name in ("2026/01/05/.upload_tmp.csv", "2026/01/05/_SUCCESS", "2026/01/06/b.csv.partial"):
+        landing.write(name, b"in progress")
+    second = evaluate(landing, first.cursor)
+    assert not second.run_requests
+    fresh = next(e for e in second.asset_events if e.check_name == "fresh")
+    assert not fresh.passed  # an uploader's leftovers are not new data
+
+
+def test_a_file_no_layout_places_is_reported_by_a_failing_check(tmp_path):
+    landing = LandingZone(url=str(tmp_path / "landing"), layout="hive")
+    landing.write("dt=2026-01-05/hour=01/part-00000.csv", b"x")
+    landing.write("2026/01/05/dump.csv", b"x")  # the old layout, after a change upstream
+    result = evaluate(landing, None)
+    assert [r.partition_key for r in result.run_requests] == ["2026-01-05"]
+    placed = next(e for e in result.asset_events if e.check_name == "files_placed")
+    assert not placed.passed and placed.severity == dg.AssetCheckSeverity.ERROR
+    assert "2026/01/05/dump.csv" in (placed.description or "")
+    assert "outside the landing layout" in placed.metadata["unplaced"].value
+    assert placed.metadata["unplaced_files"].value == 1
+
+
+def test_a_quiet_period_holds_a_day_until_its_newest_file_settles(tmp_path):
+    import os
+    import time
+
+    landing = LandingZone(url=str(tmp_path / "landing"), quiet_seconds=600)
+    landing.write("2026/01/05/a.csv", b"x")
+    landing.write("2026/01/06/a.csv", b"x")
+    an_hour_ago = time.time() - 3600
+    os.utime(tmp_path / "landing" / "2026/01/05/a.csv", (an_hour_ago, an_hour_ago))
+    first = evaluate(landing, None)
+    assert [r.partition_key for r in first.run_requests] == ["2026-01-05"]
+    os.utime(tmp_path / "landing" / "2026/01/06/a.csv", (an_hour_ago, an_hour_ago))
+    second = evaluate(landing, first.cursor)
+    assert [r.partition_key for r in second.run_requests] == ["2026-01-06"]
