@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from e2e_ml.deployments import Settings
@@ -26,6 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--format", choices=["csv", "parquet", "jsonl"], default="csv")
     _simulation_options(sim)
 
+    commands.add_parser(
+        "run", help="process what is in the landing zone now: a sensor tick and its runs, oldest day first"
+    )
+
+    example = commands.add_parser(
+        "example", help="land the second example dataset (parcel deliveries, hive layout, gzip'd JSON lines)"
+    )
+    example.add_argument("dataset", choices=["deliveries"])
+    example.add_argument("--start", type=date.fromisoformat, help="first day (default: --days before today)")
+    example.add_argument("--days", type=int, default=45)
+    example.add_argument("--orders-per-day", type=int, default=900)
+    example.add_argument("--seed", type=int, default=11)
+
     model = commands.add_parser("model", help="show, pin or unpin the champion model in MLflow")
     model.add_argument("action", choices=["show", "pin", "unpin"])
     model.add_argument("version", nargs="?", help="the version to pin")
@@ -39,6 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     if args.command == "model":
         return manage_model(settings, args.action, args.version)
+    if args.command == "example":
+        return land_example(settings, args)
+    if args.command == "run":
+        from e2e_ml.demo import run_landing_zone
+
+        print(f"e2e-ml run on the {settings.deployment} deployment, home {settings.home}")
+        return summarize(settings, run_landing_zone(settings).runs)
     anomalies = tuple(Anomaly.parse(text) for text in args.anomaly)
     if args.command == "simulate":
         import dagster as dg
@@ -64,12 +84,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(landed)} dumps in {settings.landing_url}")
         return 0
 
-    from e2e_ml.demo import alerts_raised, run_demo, where_things_are
+    from e2e_ml.demo import run_demo
 
     print(f"e2e-ml demo on the {settings.deployment} deployment, home {settings.home}")
     outcome = run_demo(settings, args.days, anomalies, players=args.players, seed=args.seed)
-    failed = [r for r in outcome.runs if not r.success]
-    print("\nDone: " + ("all runs succeeded" if not failed else f"{len(failed)} run(s) failed"))
+    return summarize(settings, outcome.runs)
+
+
+def summarize(settings: Settings, runs: list) -> int:
+    """How the runs went, which alerts they raised, and where the results are."""
+    from e2e_ml.demo import alerts_raised, where_things_are
+
+    failed = [r for r in runs if not r.success]
+    print(f"\nDone: {len(runs)} run(s), " + ("all succeeded" if not failed else f"{len(failed)} failed"))
     alerts = alerts_raised(settings)
     print(f"Alerts raised: {len(alerts)}" + (f" (log: {settings.alert_log})" if alerts else ""))
     for alert in alerts:
@@ -77,6 +104,28 @@ def main(argv: list[str] | None = None) -> int:
     for line in where_things_are(settings):
         print("  " + line)
     return 1 if failed else 0
+
+
+def land_example(settings: Settings, args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from e2e_ml.deployments import provision, resources_for
+    from e2e_ml.simulate.deliveries import DeliveriesConfig, deliveries
+    from e2e_ml.simulate.land import land
+
+    start = args.start or date.today() - timedelta(days=args.days)
+    config = DeliveriesConfig(start=start, days=args.days, orders_per_day=args.orders_per_day, seed=args.seed)
+    provision(settings)
+    with dg.build_resources({"landing": resources_for(settings)["landing_zone"]}) as resources:
+        landed = land(deliveries(config), resources.landing)
+    rows = sum(d.rows for d in landed)
+    print(
+        f"{len(landed)} files, {rows} orders for {start} .. {start + timedelta(days=args.days - 1)} "
+        f"in {settings.landing_url}"
+    )
+    if settings.landing_layout != "hive" or settings.contract.stem != "parcel_deliveries":
+        print("Process them with E2E_ML_LANDING_LAYOUT=hive E2E_ML_CONTRACT=contracts/parcel_deliveries.yaml")
+    return 0
 
 
 def manage_model(settings: Settings, action: str, version: str | None) -> int:

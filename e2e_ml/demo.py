@@ -57,14 +57,21 @@ def tick(
     instance: dg.DagsterInstance,
     cursor: str | None,
     report: Callable[[str], None] = print,
+    skip_done: bool = False,
 ) -> Tick:
-    """Evaluate the landing-zone sensor once and execute its run requests, oldest day first."""
+    """Evaluate the landing-zone sensor once and execute its run requests, oldest day first.
+
+    With `skip_done`, a request whose run key already has a successful run is not run again,
+    as the daemon does: a fresh cursor then re-runs only days whose files changed.
+    """
     result = evaluate_sensor(landing_zone_sensor, defs, instance, cursor)
-    if not result.run_requests:
-        return Tick(cursor=result.cursor, skipped=result.skip_message or "no run requested")
+    requests = sorted(result.run_requests or [], key=lambda r: r.partition_key or "")
+    if skip_done:
+        requests = [r for r in requests if not _succeeded_before(instance, r.run_key)]
+    if not requests:
+        return Tick(cursor=result.cursor, skipped=result.skip_message or "no new or changed day")
     job = defs.resolve_job_def(DAILY_PIPELINE)
     outcome = Tick(cursor=result.cursor)
-    requests = sorted(result.run_requests or [], key=lambda r: r.partition_key or "")
     for number, request in enumerate(requests, start=1):
         run = job.execute_in_process(
             partition_key=request.partition_key,
@@ -79,6 +86,39 @@ def tick(
         )
         outcome.runs.append(run)
         report(f"  [{number}/{len(requests)}] {request.partition_key}: {describe(run)}")
+    return outcome
+
+
+def _succeeded_before(instance: dg.DagsterInstance, run_key: str | None) -> bool:
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(
+            tags={"dagster/run_key": run_key or ""}, statuses=[dg.DagsterRunStatus.SUCCESS]
+        ),
+        limit=1,
+    )
+    return bool(runs)
+
+
+def run_landing_zone(settings: Settings, report: Callable[[str], None] = print) -> Tick:
+    """Process whatever is in the landing zone now: one sensor tick and the runs it asks for.
+
+    Days already run with the same files are not run again; the alert sensors' cursors are kept
+    beside the instance, so each alert is sent once across invocations, as under the daemon.
+    """
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    provision(settings)
+    defs = build_definitions(settings)
+    instance = instance_for(settings)
+    cursors_file = Path(os.environ["DAGSTER_HOME"]) / "e2e-ml-run-cursors.json"
+    alert_cursors = json.loads(cursors_file.read_text()) if cursors_file.exists() else {}
+    report(
+        f"Listing {settings.landing_url} (layout {settings.landing_layout}, contract {settings.contract.name})"
+    )
+    outcome = tick(defs, instance, cursor=None, report=report, skip_done=True)
+    if outcome.skipped:
+        report(f"  nothing to run: {outcome.skipped}")
+    raise_alerts(defs, instance, alert_cursors)
+    cursors_file.write_text(json.dumps(alert_cursors))
     return outcome
 
 

@@ -20,7 +20,8 @@ ABSOLUTE_ROWS = (1, 50_000_000)
     "cold start).",
 )
 def file_volume(context: dg.AssetCheckExecutionContext, lake: StorageLocation) -> dg.AssetCheckResult:
-    raw_manifest = read_day(lake, "raw_manifest", context.partition_key)
+    manifest = read_day(lake, "raw_manifest", context.partition_key)
+    raw_manifest = manifest[manifest["status"] != "skipped"]  # an uploader's marker is not a dump
     history, days = lake.read_partitions("raw_manifest", trailing_days(context.partition_key, HISTORY_DAYS))
     past = history[history["status"] == "read"] if len(history) else history
     size = robust_bounds(
