@@ -111,9 +111,8 @@ def run_landing_zone(settings: Settings, report: Callable[[str], None] = print) 
     instance = instance_for(settings)
     cursors_file = Path(os.environ["DAGSTER_HOME"]) / "e2e-ml-run-cursors.json"
     alert_cursors = json.loads(cursors_file.read_text()) if cursors_file.exists() else {}
-    report(
-        f"Listing {settings.landing_url} (layout {settings.landing_layout}, contract {settings.contract.name})"
-    )
+    zone, layout, contract = settings.landing_url, settings.landing_layout, settings.contract.name
+    report(f"Listing {zone} (layout {layout}, contract {contract})")
     outcome = tick(defs, instance, cursor=None, report=report, skip_done=True)
     if outcome.skipped:
         report(f"  nothing to run: {outcome.skipped}")
