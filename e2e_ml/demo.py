@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dagster as dg
 
@@ -26,9 +26,6 @@ from e2e_ml.sensors.alerts import root_cause
 from e2e_ml.sensors.landing_zone import landing_zone_sensor
 from e2e_ml.simulate.land import land
 from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, is_late, simulate
-
-if TYPE_CHECKING:
-    from dagster._core.definitions.sensor_definition import SensorExecutionData
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -123,7 +120,7 @@ def run_landing_zone(settings: Settings, report: Callable[[str], None] = print) 
 
 def evaluate_sensor(
     sensor: dg.SensorDefinition, defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None
-) -> SensorExecutionData:
+):
     """One tick of a sensor, as the daemon evaluates it: its asset events are stored on the instance."""
     resources = {key: (defs.resources or {})[key] for key in sensor.required_resource_keys}
     with dg.build_sensor_context(

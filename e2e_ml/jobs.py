@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from e2e_ml.assets.partitions import daily_partitions
 
 DAILY_PIPELINE = "daily_pipeline"
 
 
-def daily_pipeline(retry_policy: dg.RetryPolicy | None) -> UnresolvedAssetJobDefinition:
+def daily_pipeline(retry_policy: dg.RetryPolicy | None):
     """One day end to end; `retry_policy` is the deployment's answer to transient faults."""
     return dg.define_asset_job(
         DAILY_PIPELINE,

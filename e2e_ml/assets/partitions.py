@@ -4,9 +4,14 @@ import warnings
 
 import dagster as dg
 
+from e2e_ml.core.contract import load_contract
 from e2e_ml.deployments import Settings
 
 GRAPH_SETTINGS = Settings.from_env()
+# The contract may set its own window; else the deployment's (E2E_ML_TRAINING_WINDOW_DAYS).
+TRAINING_WINDOW_DAYS = (
+    load_contract(GRAPH_SETTINGS.contract).training.window_days or GRAPH_SETTINGS.training_window_days
+)
 
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=GRAPH_SETTINGS.start_date.isoformat(), timezone="UTC"
@@ -16,7 +21,7 @@ daily_partitions = dg.DailyPartitionsDefinition(
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", dg.BetaWarning)  # the first days have no days before them
     training_window = dg.TimeWindowPartitionMapping(
-        start_offset=-GRAPH_SETTINGS.training_window_days,
+        start_offset=-TRAINING_WINDOW_DAYS,
         end_offset=-1,
         allow_nonexistent_upstream_partitions=True,
     )

@@ -1,11 +1,11 @@
-"""daily_predictions: day D scored by whichever model holds the champion alias."""
+"""daily_predictions: day D scored by the model that could have scored it, also on re-runs."""
 
 import dagster as dg
 import pandas as pd
 
 from e2e_ml.assets.partitions import daily_partitions
 from e2e_ml.assets.train import trained_model
-from e2e_ml.core.model import PREDICTION_COLUMNS, score_rows
+from e2e_ml.core.model import no_predictions, score_rows
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.tracking import MlflowTracking
 
@@ -15,7 +15,8 @@ from e2e_ml.resources.tracking import MlflowTracking
     deps=[trained_model],
     io_manager_key="outputs_io_manager",
     group_name="predict",
-    description="Every clean row of the day with its score, in a fixed schema for BI.",
+    description="Every clean row of the day with its score, in a fixed schema for BI, made by the "
+    "champion for that day: never by a model trained for a later day, so a re-run stays honest.",
 )
 def daily_predictions(
     context: dg.AssetExecutionContext,
@@ -23,19 +24,22 @@ def daily_predictions(
     contract: DataContract,
     mlflow: MlflowTracking,
 ) -> dg.Output[pd.DataFrame]:
-    champion = mlflow.champion(contract.model_name)
+    day = context.partition_key
+    champion = mlflow.champion_for(contract.model_name, day)
     if champion is None:
-        context.log.warning(f"{context.partition_key}: no champion model yet; nothing scored")
-        return dg.Output(pd.DataFrame(columns=PREDICTION_COLUMNS), metadata={"status": "no champion yet"})
+        context.log.warning(f"{day}: no model was champion for this day yet; nothing scored")
+        return dg.Output(no_predictions(), metadata={"status": "no champion for the day"})
+    trained_for = mlflow.trained_for(champion) or ""
     model = mlflow.load(contract.model_name, champion.version)
     predictions = score_rows(
-        model, clean_dataset, contract.load(), contract.model_name, str(champion.version)
+        model, clean_dataset, contract.load(), contract.model_name, str(champion.version), trained_for
     )
     return dg.Output(
         predictions,
         metadata={
             "status": "scored",
             "model_version": str(champion.version),
+            "model_trained_for": trained_for,
             "mean_score": dg.MetadataValue.float(float(predictions["score"].mean())),
             "positive_rate": dg.MetadataValue.float(float(predictions["predicted"].mean())),
         },

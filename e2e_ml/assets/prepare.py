@@ -18,7 +18,8 @@ from e2e_ml.resources.storage import StorageLocation
     outs={
         "clean_dataset": dg.AssetOut(
             io_manager_key="lake_io_manager",
-            description="Typed, imputed, de-duplicated rows of the day, in landing order (file, row).",
+            description="Typed, de-duplicated rows of the day, in landing order (file, row); timestamps "
+            "in UTC; a missing value stays missing.",
         ),
         "quarantined_rows": dg.AssetOut(
             io_manager_key="lake_io_manager",
@@ -62,7 +63,7 @@ def prepare(
         metadata={
             "landed_rows": landed,
             "rejected_share": dg.MetadataValue.float(rejected_share),
-            "imputed": dg.MetadataValue.json(result.imputed),
+            "null_share": dg.MetadataValue.json(result.null_shares(rules.roles.features)),
             "ledger": dg.MetadataValue.md(
                 ledger[["file", "status", "rows", "clean", "quarantined"]].to_markdown(index=False)
             ),

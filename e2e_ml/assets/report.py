@@ -15,13 +15,14 @@ from e2e_ml.checks.catalog import CHECK_KEYS
 from e2e_ml.checks.history import check_outcomes
 from e2e_ml.core.dashboard import build_dashboard
 from e2e_ml.core.metrics import daily_summary
+from e2e_ml.core.monitoring import DRIFT_COLUMNS
 from e2e_ml.core.spreadsheet import spreadsheet_csv
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.storage import StorageLocation, parquet_bytes
 from e2e_ml.resources.tracking import MlflowTracking
 
 FEATURE_DRIFT = dg.AssetCheckKey(dg.AssetKey("clean_dataset"), "feature_drift")
-DRIFT_COLUMNS = ["day", "feature", "psi", "test", "statistic", "p_value", "drifted"]
+DRIFT_HISTORY_COLUMNS = ["day", *DRIFT_COLUMNS]
 ALERT_COLUMNS = ["day", "severity", "kind", "title", "detail"]
 
 
@@ -128,7 +129,7 @@ def feature_drift_history(instance: dg.DagsterInstance) -> pd.DataFrame:
         for day, outcome in sorted(latest.items())
         for feature in getattr(outcome.evaluation.metadata.get("features"), "data", None) or []
     ]
-    return pd.DataFrame(rows, columns=DRIFT_COLUMNS)
+    return pd.DataFrame(rows, columns=DRIFT_HISTORY_COLUMNS)
 
 
 def alert_history(instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]) -> pd.DataFrame:

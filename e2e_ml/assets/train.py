@@ -5,19 +5,23 @@ import hashlib
 import dagster as dg
 import pandas as pd
 
-from e2e_ml.assets.partitions import GRAPH_SETTINGS, daily_partitions, training_window
+from e2e_ml.assets.partitions import TRAINING_WINDOW_DAYS, daily_partitions, training_window
 from e2e_ml.checks.quality import nothing_trained, quality_result, quality_spec
 from e2e_ml.core.features import event_days, feature_frame, labelled
-from e2e_ml.core.model import PRIMARY_METRIC, TrainingParams, decide_promotion, evaluate, train
+from e2e_ml.core.model import PRIMARY_METRIC, Promotion, TrainingParams, decide_promotion, evaluate, train
 from e2e_ml.resources.contract import DataContract
-from e2e_ml.resources.tracking import MlflowTracking
+from e2e_ml.resources.tracking import PROMOTED, TRAINED_FOR, MlflowTracking
 
 
 class TrainingConfig(dg.Config):
-    max_iter: int = TrainingParams.max_iter
-    learning_rate: float = TrainingParams.learning_rate
-    max_leaf_nodes: int = TrainingParams.max_leaf_nodes
-    random_state: int = TrainingParams.random_state
+    """Run-time choices; hyperparameters left empty come from the contract, then the defaults."""
+
+    max_iter: int | None = None
+    learning_rate: float | None = None
+    max_leaf_nodes: int | None = None
+    min_samples_leaf: int | None = None
+    l2_regularization: float | None = None
+    random_state: int | None = None
     promotion_tolerance: float = 0.005  # how much worse than the champion still counts as no worse
     regression_margin: float = 0.02  # worse than the champion by more than this raises an alert
     min_training_days: int = 2  # labelled days needed: at least one to learn from, one to judge on
@@ -28,8 +32,9 @@ class TrainingConfig(dg.Config):
     ins={"clean_dataset": dg.AssetIn(partition_mapping=training_window)},
     check_specs=[quality_spec],
     group_name="train",
-    description=f"Model trained on up to {GRAPH_SETTINGS.training_window_days} clean days before "
-    "the partition's day, evaluated on the latest of them, tracked in MLflow.",
+    description=f"Model trained on up to {TRAINING_WINDOW_DAYS} clean days before the partition's day, "
+    "judged on the latest of them beside naive baselines and the model that would otherwise score "
+    "the day, tracked in MLflow.",
 )
 def trained_model(
     context: dg.AssetExecutionContext,
@@ -38,35 +43,36 @@ def trained_model(
     contract: DataContract,
     mlflow: MlflowTracking,
 ) -> dg.MaterializeResult:
-    spec = contract.load()
+    spec, day = contract.load(), context.partition_key
     history = labelled(clean_dataset, spec) if len(clean_dataset) else clean_dataset
     days = sorted(event_days(history, spec).unique()) if len(history) else []
     if len(days) < config.min_training_days:
         context.log.warning(
-            f"{context.partition_key}: {len(days)} labelled day(s) before it, "
-            f"{config.min_training_days} needed; no model trained"
+            f"{day}: {len(days)} labelled day(s) before it, {config.min_training_days} needed; "
+            "no model trained"
         )
         return dg.MaterializeResult(
             metadata={"status": "insufficient history", "days": len(days)},
             check_results=[nothing_trained(f"{len(days)} labelled day(s) of history")],
         )
 
-    params = TrainingParams(
+    params = TrainingParams.for_contract(
+        spec,
         max_iter=config.max_iter,
         learning_rate=config.learning_rate,
         max_leaf_nodes=config.max_leaf_nodes,
+        min_samples_leaf=config.min_samples_leaf,
+        l2_regularization=config.l2_regularization,
         random_state=config.random_state,
     )
     result = train(history, spec, params)
     metric, _ = PRIMARY_METRIC[spec.roles.task]
-    champion = mlflow.champion(contract.model_name)
-    champion_day = mlflow.trained_for(champion) if champion else None
-    # Re-running an old day: a champion trained for a later day has seen this holdout; no fair
-    # comparison exists, and an older day's model must not replace a newer one.
-    newer_champion = champion_day is not None and champion_day > context.partition_key
-    champion_metrics = (
-        evaluate(mlflow.load(contract.model_name, champion.version), result.holdout, spec)
-        if champion and not newer_champion
+    # The challenger is judged against the model that would otherwise score this day; that model
+    # never saw the holdout day (it was trained for this day or earlier), so the comparison is fair.
+    incumbent = mlflow.champion_for(contract.model_name, day)
+    incumbent_metrics = (
+        evaluate(mlflow.load(contract.model_name, incumbent.version), result.holdout, spec)
+        if incumbent
         else {}
     )
     logged = mlflow.log_model(
@@ -80,45 +86,48 @@ def trained_model(
             "train_rows": result.train_rows,
             "holdout_rows": result.holdout_rows,
             "data_digest": _digest(history),
+            "baseline_segments": ",".join(result.segments),
         },
         metrics={
             **result.metrics,
             **{f"baseline_{k}": v for k, v in result.baseline.items()},
-            **{f"champion_{k}": v for k, v in champion_metrics.items()},
+            **{f"baseline_{name}_{k}": v for name, b in result.baselines.items() for k, v in b.items()},
+            **{f"champion_{k}": v for k, v in incumbent_metrics.items()},
         },
-        tags={
-            "dagster/run_id": context.run.run_id,
-            "dagster/partition": context.partition_key,
-            "contract": spec.name,
-        },
-        run_name=f"{spec.name}-{context.partition_key}",
+        tags={"dagster/run_id": context.run.run_id, "dagster/partition": day, "contract": spec.name},
+        run_name=f"{spec.name}-{day}",
     )
     promotion = decide_promotion(
         metric,
         result.metrics[metric],
         result.baseline[metric],
-        champion_metrics.get(metric, float("nan")),
+        incumbent_metrics.get(metric, float("nan")),
         spec.roles.task,
         config.promotion_tolerance,
         pinned=mlflow.is_pinned(contract.model_name),
-        champion_is_newer=newer_champion,
     )
-    if promotion.promoted:
+    alias_holder = mlflow.champion(contract.model_name)
+    holder_day = mlflow.trained_for(alias_holder) if alias_holder else None
+    moves_alias = promotion.promoted and (holder_day is None or holder_day <= day)
+    if moves_alias:
         mlflow.promote(contract.model_name, logged.version)
-    decision = (
-        f"version {logged.version} promoted to champion ({promotion.reason})"
-        if promotion.promoted
-        else f"version {logged.version} not promoted ({promotion.reason}); "
-        + (f"champion stays version {champion.version}" if champion else "no champion yet")
+    decision = _decision(
+        logged.version, promotion, moves_alias, incumbent.version if incumbent else None, day
     )
     mlflow.tag_version(
         contract.model_name,
         logged.version,
-        {"promoted": str(promotion.promoted).lower(), "decision": decision},
+        {PROMOTED: str(promotion.promoted).lower(), TRAINED_FOR: day, "decision": decision},
     )
-    context.log.info(f"{context.partition_key}: {metric} {result.metrics[metric]:.4f}; {decision}")
+    context.log.info(f"{day}: {metric} {result.metrics[metric]:.4f}; {decision}")
     quality = quality_result(
-        result.metrics, result.baseline, champion_metrics, spec.roles.task, config.regression_margin
+        result.metrics,
+        result.baseline,
+        incumbent_metrics,
+        spec.roles.task,
+        config.regression_margin,
+        champion_version=str(incumbent.version) if incumbent else None,
+        constant=result.baselines["constant"],
     )
     return dg.MaterializeResult(
         check_results=[quality],
@@ -127,14 +136,29 @@ def trained_model(
             "model_version": logged.version,
             "mlflow_run": dg.MetadataValue.url(logged.run_url),
             metric: dg.MetadataValue.float(result.metrics[metric]),
-            f"champion_{metric}": dg.MetadataValue.float(champion_metrics.get(metric, float("nan"))),
+            f"champion_{metric}": dg.MetadataValue.float(incumbent_metrics.get(metric, float("nan"))),
             f"baseline_{metric}": dg.MetadataValue.float(result.baseline[metric]),
+            f"baseline_constant_{metric}": dg.MetadataValue.float(result.baselines["constant"][metric]),
+            f"baseline_segment_{metric}": dg.MetadataValue.float(result.baselines["segment"][metric]),
+            "baseline_segments": ", ".join(result.segments),
             "train_rows": result.train_rows,
             "holdout_rows": result.holdout_rows,
             "window": f"{days[0]} .. {days[-1]}",
             "decision": decision,
         },
     )
+
+
+def _decision(version: str, promotion: Promotion, moves_alias: bool, incumbent: str | None, day: str) -> str:
+    if moves_alias:
+        return f"version {version} promoted to champion ({promotion.reason})"
+    if promotion.promoted:
+        return (
+            f"version {version} promoted for {day} ({promotion.reason}); the champion alias stays on a "
+            "version trained for a later day"
+        )
+    stays = f"version {incumbent} scores the day" if incumbent else "no model scores the day"
+    return f"version {version} not promoted ({promotion.reason}); {stays}"
 
 
 def _digest(frame: pd.DataFrame) -> str:

@@ -1,4 +1,4 @@
-"""Contract validation, imputation, de-duplication: raw text rows in, typed clean rows out.
+"""Contract validation and de-duplication: raw text rows in, typed clean rows out.
 
 Every raw row ends up either clean or quarantined with the rules it broke, so a day always
 reconciles: landed rows = clean rows + quarantined rows. The work is columnar (polars), with
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import reduce
 
@@ -38,11 +38,15 @@ _RETRY = "_retry:"  # a value the strict parse could not read, to parse lenientl
 class CleanResult:
     clean: pl.DataFrame
     quarantine: pl.DataFrame
-    imputed: dict[str, int] = field(default_factory=dict)
 
     @property
     def rejected_by_rule(self) -> dict[str, int]:
         return rule_counts(self.quarantine[REASON])
+
+    def null_shares(self, columns: Sequence[str]) -> dict[str, float]:
+        """Share of missing values per column: a missing value is kept, never invented here."""
+        height = self.clean.height or 1
+        return {c: round(self.clean[c].null_count() / height, 4) for c in columns}
 
 
 def rule_counts(reasons: pl.Series | pd.Series) -> dict[str, int]:
@@ -75,11 +79,9 @@ def clean(
     rejected = rejected | _mask(raw.height, checks[_ROW])
     duplicates = _duplicate_reasons(typed, contract, ~rejected)
     rejected = rejected | _mask(raw.height, duplicates[_ROW])
-    valid, imputed = _impute(typed.filter(~rejected), contract)
     return CleanResult(
-        clean=valid,
+        clean=typed.filter(~rejected),
         quarantine=_quarantine(raw, pl.concat([early, checks, duplicates])),
-        imputed=imputed,
     )
 
 
@@ -247,28 +249,6 @@ def _quarantine(raw: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
     """Rejected rows as landed (text), with their reasons."""
     reasons = reasons.sort(_ROW)
     return raw[reasons[_ROW]].with_columns(reasons[REASON]).sort(list(LINEAGE), maintain_order=True)
-
-
-def _impute(valid: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Fill missing features from the day's own rows, so a day stays a function of its files."""
-    imputed: dict[str, int] = {}
-    fills = []
-    for column in contract.roles.features:
-        missing = valid[column].null_count()
-        if not missing:
-            continue
-        present = valid[column].drop_nulls()
-        fill: str | float | int
-        if contract.kind(column) == "string":
-            fill = str(present.mode().sort()[0]) if len(present) else "unknown"
-        else:
-            median = present.median() if len(present) else None
-            fill = 0.0 if median is None else float(median)  # type: ignore[arg-type]
-            if contract.kind(column) == "integer":
-                fill = round(fill)
-        fills.append(pl.col(column).fill_null(fill))
-        imputed[column] = missing
-    return valid.with_columns(fills), imputed
 
 
 def file_ledger(

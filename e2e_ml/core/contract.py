@@ -62,6 +62,27 @@ class TimeRules:
     epoch: dict[str, EpochUnit] = field(default_factory=dict)
 
 
+CALENDAR_PARTS = ("hour", "day_of_week", "day_of_month", "month")
+IMPUTE_STRATEGIES = ("median", "mean", "most_frequent")
+
+
+@dataclass(frozen=True)
+class TrainingRules:
+    """What the ML step may choose per dataset; every part is optional.
+
+    `calendar` derives features from the event time in the contract's zone; `impute` names the
+    features whose missing values are filled (with a fill value learned from the training window
+    and kept in the model); any other missing value reaches the model as missing. `segments` are
+    the columns of the naive per-segment baseline (by default: the most informative input).
+    """
+
+    window_days: int | None = None
+    calendar: tuple[str, ...] = ()
+    impute: dict[str, str] = field(default_factory=dict)
+    segments: tuple[str, ...] = ()
+    params: dict[str, float] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Contract:
     name: str
@@ -69,6 +90,7 @@ class Contract:
     roles: Roles
     source: str
     time: TimeRules = TimeRules()
+    training: TrainingRules = TrainingRules()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -123,6 +145,15 @@ class Contract:
     def categorical_features(self) -> list[str]:
         return [c for c in self.roles.features if self.kind(c) == "string"]
 
+    @property
+    def calendar_inputs(self) -> list[str]:
+        return [f"calendar_{part}" for part in self.training.calendar]
+
+    @property
+    def model_inputs(self) -> list[str]:
+        """The model's input columns: the features, then the calendar features derived from them."""
+        return [*self.roles.features, *self.calendar_inputs]
+
 
 def load_contract(path: str | Path) -> Contract:
     path = Path(path)
@@ -151,6 +182,7 @@ def load_contract(path: str | Path) -> Contract:
         roles=roles,
         source=str(path),
         time=_time_rules(path, doc.get("time") or {}),
+        training=_training_rules(path, doc.get("training") or {}),
     )
     not_datetime = sorted(
         c
@@ -159,7 +191,32 @@ def load_contract(path: str | Path) -> Contract:
     )
     if not_datetime:
         raise ContractError(f"{path}: time columns must have a datetime dtype in the schema: {not_datetime}")
+    unknown = sorted(
+        set(contract.training.impute) - set(roles.features)
+        | set(contract.training.segments) - set(contract.model_inputs)
+    )
+    if unknown:
+        raise ContractError(
+            f"{path}: training.impute and training.segments must name model inputs: {unknown}"
+        )
     return contract
+
+
+def _training_rules(path: Path, raw: dict) -> TrainingRules:
+    rules = TrainingRules(
+        window_days=int(raw["window_days"]) if raw.get("window_days") else None,
+        calendar=tuple(raw.get("calendar") or ()),
+        impute={str(column): str(strategy) for column, strategy in (raw.get("impute") or {}).items()},
+        segments=tuple(raw.get("segments") or ()),
+        params={str(name): float(value) for name, value in (raw.get("params") or {}).items()},
+    )
+    if not set(rules.calendar) <= set(CALENDAR_PARTS):
+        raise ContractError(f"{path}: training.calendar parts must be among {CALENDAR_PARTS}")
+    if not set(rules.impute.values()) <= set(IMPUTE_STRATEGIES):
+        raise ContractError(f"{path}: training.impute strategies must be among {IMPUTE_STRATEGIES}")
+    if rules.window_days is not None and rules.window_days < 2:
+        raise ContractError(f"{path}: training.window_days must be at least 2")
+    return rules
 
 
 def _time_rules(path: Path, raw: dict) -> TimeRules:

@@ -1,17 +1,51 @@
-"""Model inputs from clean rows, chosen by the contract's roles (never by column name)."""
+"""Model inputs from clean rows, chosen by the contract's roles (never by column name).
+
+A missing value stays missing: the gradient-boosted model handles it natively, and a feature
+the contract asks to impute is filled inside the model, with a value learned in training.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from e2e_ml.core.contract import Contract
 
 
 def feature_frame(clean: pd.DataFrame, contract: Contract) -> pd.DataFrame:
-    """Features as plain numpy dtypes: floats for numbers, text for categories."""
-    numeric = {c: clean[c].astype("float64") for c in contract.numeric_features}
-    categorical = {c: clean[c].astype(str) for c in contract.categorical_features}
-    return pd.DataFrame({**numeric, **categorical}, index=clean.index)[list(contract.roles.features)]
+    """The model's inputs: floats for numbers (NaN when missing), text for categories (NaN when
+    missing), and the contract's calendar parts of the event time in its zone."""
+    numeric = {c: clean[c].astype("Float64").astype("float64") for c in contract.numeric_features}
+    categorical = {c: _text_or_missing(clean[c]) for c in contract.categorical_features}
+    calendar = {}
+    if contract.training.calendar:
+        local = local_times(clean, contract)
+        parts = {
+            "hour": local.dt.hour,
+            "day_of_week": local.dt.dayofweek,
+            "day_of_month": local.dt.day,
+            "month": local.dt.month,
+        }
+        calendar = {f"calendar_{part}": parts[part].astype("float64") for part in contract.training.calendar}
+    return pd.DataFrame({**numeric, **categorical, **calendar}, index=clean.index)[contract.model_inputs]
+
+
+def _text_or_missing(values: pd.Series) -> pd.Series:
+    text = values.astype("string")
+    return text.astype(object).where(text.notna(), np.nan)
+
+
+def local_times(rows: pd.DataFrame, contract: Contract) -> pd.Series:
+    """The event time on the wall clock of the contract's zone."""
+    instants = rows[contract.roles.event_time]
+    if instants.dt.tz is None:  # written before the lake kept zones: those were UTC
+        instants = instants.dt.tz_localize("UTC")
+    return instants.dt.tz_convert(contract.time.zone)
+
+
+def event_days(rows: pd.DataFrame, contract: Contract) -> pd.Series:
+    """Each row's business day: its event time's calendar day in the contract's zone."""
+    return local_times(rows, contract).dt.date
 
 
 def labelled(clean: pd.DataFrame, contract: Contract) -> pd.DataFrame:
@@ -24,14 +58,6 @@ def target(clean: pd.DataFrame, contract: Contract) -> pd.Series:
     if contract.roles.task == "classification":
         return values.astype("int64")
     return values.astype("float64")
-
-
-def event_days(rows: pd.DataFrame, contract: Contract) -> pd.Series:
-    """Each row's business day: its event time's calendar day in the contract's zone."""
-    instants = rows[contract.roles.event_time]
-    if instants.dt.tz is None:  # written before the lake kept zones: those were UTC
-        instants = instants.dt.tz_localize("UTC")
-    return instants.dt.tz_convert(contract.time.zone).dt.date
 
 
 def split_by_time(clean: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame, pd.DataFrame]:

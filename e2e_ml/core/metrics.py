@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import numpy as np
 import pandas as pd
 
-from e2e_ml.core.contract import Task
-from e2e_ml.core.model import metrics_for
+from e2e_ml.core.baselines import fit_segment_rates
+from e2e_ml.core.contract import Contract, Task
+from e2e_ml.core.features import event_days, feature_frame, labelled, target
+from e2e_ml.core.model import PRIMARY_METRIC, metrics_for
 
 DAILY_SUMMARY_COLUMNS = [
     "date",
@@ -53,3 +57,35 @@ def daily_summary(predictions: pd.DataFrame, task: Task, zone: str = "UTC") -> p
             }
         )
     return pd.DataFrame(rows, columns=DAILY_SUMMARY_COLUMNS)
+
+
+def naive_backtest(
+    clean: pd.DataFrame, scored_days: list[date], contract: Contract, window_days: int
+) -> dict[str, float]:
+    """What naive baselines would have scored over `scored_days`, each day predicted from the
+    `window_days` labelled days before it, pooled: the constant (the window's mean) and the rate
+    per segment of every single model input, so "the best naive baseline" is chosen in hindsight."""
+    labelled_rows = labelled(clean, contract)
+    days = event_days(labelled_rows, contract)
+    inputs = feature_frame(labelled_rows, contract)
+    y = target(labelled_rows, contract)
+    scores: dict[str, list[np.ndarray]] = {}
+    actual: list[np.ndarray] = []
+    for day in scored_days:
+        window = (days < day) & (days >= day - timedelta(days=window_days))
+        today = days == day
+        if not window.any() or not today.any():
+            continue
+        actual.append(y[today].to_numpy(dtype=float))
+        scores.setdefault("constant", []).append(np.full(int(today.sum()), float(y[window].mean())))
+        for column in contract.model_inputs:
+            rates = fit_segment_rates(inputs[window], y[window], (column,))
+            scores.setdefault(f"segment:{column}", []).append(rates.score(inputs[today]))
+    if not actual:
+        return {}
+    metric, _ = PRIMARY_METRIC[contract.roles.task]
+    pooled = np.concatenate(actual)
+    return {
+        name: metrics_for(pooled, np.concatenate(parts), contract.roles.task)[metric]
+        for name, parts in scores.items()
+    }

@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
 from sklearn.metrics import (
     average_precision_score,
     brier_score_loss,
@@ -18,26 +20,34 @@ from sklearn.metrics import (
     roc_auc_score,
     root_mean_squared_error,
 )
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OrdinalEncoder
 
+from e2e_ml.core.baselines import SegmentRates, fit_segment_rates
 from e2e_ml.core.contract import Contract, Task
-from e2e_ml.core.features import feature_frame, labelled, split_by_time, target
+from e2e_ml.core.features import event_days, feature_frame, labelled, split_by_time, target
 
 # The metric that decides promotion, and whether higher is better.
 PRIMARY_METRIC: dict[Task, tuple[str, bool]] = {
     "classification": ("roc_auc", True),
     "regression": ("rmse", False),
 }
-PREDICTION_COLUMNS = [
-    "entity_id",
-    "event_time",
-    "score",
-    "predicted",
-    "actual",
-    "model_name",
-    "model_version",
-]
+# The fixed schema of daily_predictions, typed so that every partition, an empty one too, has the
+# same Parquet schema (readers of the whole folder, DuckDB and Power BI, need one).
+PREDICTION_DTYPES = {
+    "entity_id": "string",
+    "event_time": "datetime64[ns, UTC]",
+    "score": "float64",
+    "predicted": "float64",
+    "actual": "float64",
+    "model_name": "string",
+    "model_version": "string",
+    "model_trained_for": "string",
+}
+PREDICTION_COLUMNS = list(PREDICTION_DTYPES)
+# Categories beyond the most frequent ones share one code, so a feature with thousands of values
+# (a device id, say) costs the model no more than one with 250; values unseen in training are missing.
+MAX_CATEGORIES = 250
 
 
 @dataclass(frozen=True)
@@ -45,60 +55,132 @@ class TrainingParams:
     max_iter: int = 100
     learning_rate: float = 0.05
     max_leaf_nodes: int = 8
+    min_samples_leaf: int = 20
+    l2_regularization: float = 0.0
     random_state: int = 0
+
+    @classmethod
+    def for_contract(cls, contract: Contract, **chosen: float | None) -> TrainingParams:
+        """The contract's hyperparameters over the defaults, and what a run chose over both."""
+        given = {**contract.training.params, **{k: v for k, v in chosen.items() if v is not None}}
+        fields = cls.__dataclass_fields__
+        unknown = sorted(set(given) - set(fields))
+        if unknown:
+            raise ValueError(f"unknown training parameters {unknown}; expected some of {sorted(fields)}")
+        return cls(**{name: type(getattr(cls(), name))(value) for name, value in given.items()})
 
 
 @dataclass
 class TrainedModel:
     model: Pipeline
+    task: Task
     metrics: dict[str, float]
-    baseline: dict[str, float]
+    baselines: dict[str, dict[str, float]]  # "constant" and "segment", on the holdout day
+    segments: tuple[str, ...]  # the segment baseline's columns
     train_rows: int
     holdout_rows: int
     holdout: pd.DataFrame  # the evaluation rows, kept to judge the champion on the same data
 
+    @property
+    def baseline(self) -> dict[str, float]:
+        """The stronger naive baseline on the primary metric: the one a model must beat."""
+        metric, _ = PRIMARY_METRIC[self.task]
+        constant, segment = self.baselines["constant"], self.baselines["segment"]
+        return segment if is_no_worse(segment[metric], constant[metric], self.task, 0.0) else constant
+
 
 def build_model(contract: Contract, params: TrainingParams) -> Pipeline:
-    encode = ColumnTransformer(
-        [
-            ("numeric", "passthrough", contract.numeric_features),
-            (
-                "categorical",
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                contract.categorical_features,
-            ),
-        ]
+    """Gradient-boosted trees on the contract's inputs, categories native, missing values native.
+
+    Categories come first (so the model knows their positions); a feature the contract asks to
+    impute gets its fill value (and a missing indicator) learned here, so it travels with the model.
+    """
+    categorical = contract.categorical_features
+    numeric = [c for c in contract.model_inputs if c not in categorical]
+    impute = contract.training.impute
+    encode = OrdinalEncoder(
+        handle_unknown="use_encoded_value",
+        unknown_value=-1,
+        encoded_missing_value=-1,  # negative codes are "missing" to the model
+        max_categories=MAX_CATEGORIES,
     )
+    transformers: list[tuple[str, Any, list[str]]] = [
+        ("categorical", encode, [c for c in categorical if c not in impute]),
+        (
+            "categorical_imputed",
+            make_pipeline(SimpleImputer(strategy="most_frequent"), clone(encode)),
+            [c for c in categorical if c in impute],
+        ),
+        ("numeric", "passthrough", [c for c in numeric if c not in impute]),
+    ]
+    for strategy in sorted({impute[c] for c in numeric if c in impute}):
+        columns = [c for c in numeric if impute.get(c) == strategy]
+        transformers.append(
+            (f"imputed_{strategy}", SimpleImputer(strategy=strategy, add_indicator=True), columns)
+        )
     options: dict[str, Any] = {
         "max_iter": params.max_iter,
         "learning_rate": params.learning_rate,
         "max_leaf_nodes": params.max_leaf_nodes,
+        "min_samples_leaf": params.min_samples_leaf,
+        "l2_regularization": params.l2_regularization,
         "early_stopping": False,
         "random_state": params.random_state,
+        "categorical_features": list(range(len(categorical))) or None,
     }
     estimator = (
         HistGradientBoostingClassifier(**options)
         if contract.roles.task == "classification"
         else HistGradientBoostingRegressor(**options)
     )
-    return Pipeline([("encode", encode), ("estimator", estimator)])
+    kept = [t for t in transformers if t[2]]
+    return Pipeline([("encode", ColumnTransformer(kept)), ("estimator", estimator)])
 
 
 def train(clean: pd.DataFrame, contract: Contract, params: TrainingParams) -> TrainedModel:
-    """Fit on all labelled days but the latest; evaluate on the latest, beside a naive baseline."""
+    """Fit on all labelled days but the latest; evaluate on the latest, beside naive baselines."""
     train_rows, holdout = split_by_time(labelled(clean, contract), contract)
     y_train = target(train_rows, contract)
     if contract.roles.task == "classification" and y_train.nunique() < 2:
         raise ValueError("training rows hold a single class; a classifier cannot be fitted")
-    model = build_model(contract, params).fit(feature_frame(train_rows, contract), y_train)
+    inputs = feature_frame(train_rows, contract)
+    model = build_model(contract, params).fit(inputs, y_train)
+    segments = contract.training.segments or most_informative_segment(train_rows, contract)
+    rates = fit_segment_rates(inputs, y_train, segments)
+    y_holdout, task = target(holdout, contract), contract.roles.task
     return TrainedModel(
         model=model,
+        task=task,
         metrics=evaluate(model, holdout, contract),
-        baseline=baseline_metrics(y_train, target(holdout, contract), contract.roles.task),
+        baselines={
+            "constant": metrics_for(y_holdout, np.full(len(holdout), float(y_train.mean())), task),
+            "segment": metrics_for(y_holdout, rates.score(feature_frame(holdout, contract)), task),
+        },
+        segments=tuple(segments),
         train_rows=len(train_rows),
         holdout_rows=len(holdout),
         holdout=holdout,
     )
+
+
+def most_informative_segment(train_rows: pd.DataFrame, contract: Contract) -> tuple[str, ...]:
+    """The input whose per-segment rate best predicts the latest training day from the days
+    before it: chosen on training days only, so the holdout day stays unseen."""
+    inputs, y = feature_frame(train_rows, contract), target(train_rows, contract)
+    days = event_days(train_rows, contract)
+    earlier = days < days.max()
+    if earlier.all() or not earlier.any():
+        earlier = pd.Series(True, index=train_rows.index)  # a single day: judged in-sample
+    metric, _ = PRIMARY_METRIC[contract.roles.task]
+    best: tuple[str, ...] = (contract.model_inputs[0],)
+    best_value = float("nan")
+    for column in contract.model_inputs:
+        rates: SegmentRates = fit_segment_rates(inputs[earlier], y[earlier], (column,))
+        judged = ~earlier if (~earlier).any() else earlier
+        value = metrics_for(y[judged], rates.score(inputs[judged]), contract.roles.task)[metric]
+        if value == value and (best_value != best_value or beats(value, best_value, contract.roles.task)):
+            best, best_value = (column,), value
+    return best
 
 
 def predict_scores(model: Any, rows: pd.DataFrame, contract: Contract) -> np.ndarray:
@@ -143,12 +225,6 @@ def calibration_error(actual: np.ndarray, scores: np.ndarray, bins: int = 10) ->
     return total / len(actual) if len(actual) else float("nan")
 
 
-def baseline_metrics(y_train: pd.Series, y_holdout: pd.Series, task: Task) -> dict[str, float]:
-    """The score of always predicting the training mean: what a model must beat to be useful."""
-    constant = np.full(len(y_holdout), float(y_train.mean()))
-    return metrics_for(y_holdout, constant, task)
-
-
 def is_no_worse(challenger: float, champion: float, task: Task, tolerance: float) -> bool:
     """Promotion rule on the primary metric, with `tolerance` of slack in the bad direction."""
     _, higher_is_better = PRIMARY_METRIC[task]
@@ -178,13 +254,10 @@ def decide_promotion(
     task: Task,
     tolerance: float,
     pinned: bool = False,
-    champion_is_newer: bool = False,
 ) -> Promotion:
-    """Whether a challenger takes the champion alias, and why (not)."""
+    """Whether a challenger is promoted for its day, and why (not)."""
     if not beats(value, baseline, task):
         return Promotion(False, f"{metric} does not beat the naive baseline")
-    if champion_is_newer:
-        return Promotion(False, "the champion was trained for a later day")
     if not is_no_worse(value, champion, task, tolerance):
         return Promotion(False, f"{metric} worse than the champion's")
     if pinned:
@@ -193,20 +266,31 @@ def decide_promotion(
 
 
 def score_rows(
-    model: Any, rows: pd.DataFrame, contract: Contract, model_name: str, model_version: str
+    model: Any,
+    rows: pd.DataFrame,
+    contract: Contract,
+    model_name: str,
+    model_version: str,
+    model_trained_for: str,
 ) -> pd.DataFrame:
-    """Predictions in the fixed schema every contract shares."""
+    """Predictions in the fixed schema every contract shares, each naming the model that made it
+    and the day that model was trained for (it learned only from days before that one)."""
     scores = predict_scores(model, rows, contract) if len(rows) else np.array([], dtype=float)
     predicted = (scores >= 0.5).astype(float) if contract.roles.task == "classification" else scores
     return pd.DataFrame(
         {
             "entity_id": rows[contract.roles.id].astype(str).to_numpy(),
-            "event_time": rows[contract.roles.event_time].to_numpy(),
+            "event_time": rows[contract.roles.event_time].array,
             "score": scores,
             "predicted": predicted,
             "actual": rows[contract.roles.target].astype("float64").to_numpy(),
             "model_name": model_name,
             "model_version": str(model_version),
+            "model_trained_for": model_trained_for,
         },
         columns=PREDICTION_COLUMNS,
-    )
+    ).astype(PREDICTION_DTYPES)
+
+
+def no_predictions() -> pd.DataFrame:
+    return pd.DataFrame(columns=PREDICTION_COLUMNS).astype(PREDICTION_DTYPES)

@@ -51,6 +51,18 @@ def robust_bounds(
     )
 
 
+DRIFT_COLUMNS = [
+    "feature",
+    "psi",
+    "test",
+    "statistic",
+    "p_value",
+    "null_share",
+    "reference_null_share",
+    "drifted",
+]
+
+
 def population_stability(
     reference: pd.Series, current: pd.Series, categorical: bool, bins: int = 10
 ) -> float:
@@ -94,6 +106,18 @@ def distribution_test(
     return ("ks", float(result.statistic), float(result.pvalue))
 
 
+def null_share_shift(reference: pd.Series, current: pd.Series) -> tuple[float, float, float]:
+    """Missing values are information, so their share is watched on its own:
+    (reference share, current share, chi-square p-value of the difference)."""
+    counts = np.array(
+        [[reference.isna().sum(), reference.notna().sum()], [current.isna().sum(), current.notna().sum()]]
+    )
+    shares = counts[:, 0] / np.maximum(counts.sum(axis=1), 1)
+    if counts[:, 0].sum() == 0 or counts[:, 1].sum() == 0 or counts.sum(axis=1).min() == 0:
+        return float(shares[0]), float(shares[1]), 1.0
+    return float(shares[0]), float(shares[1]), float(stats.chi2_contingency(counts)[1])
+
+
 def feature_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -101,13 +125,18 @@ def feature_drift(
     categorical: Sequence[str],
     psi_threshold: float = 0.2,
     p_value_threshold: float = 0.01,
+    null_share_threshold: float = 0.1,
 ) -> pd.DataFrame:
-    """Per feature: PSI and a distribution test; drifted when the shift is both large and significant."""
+    """Per feature: PSI and a distribution test of the values present, and the share missing;
+    drifted when either shift is both large and significant."""
     rows = []
     for column in [*numeric, *categorical]:
         is_categorical = column in categorical
         psi = population_stability(reference[column], current[column], is_categorical)
         test, statistic, p_value = distribution_test(reference[column], current[column], is_categorical)
+        reference_nulls, nulls, nulls_p = null_share_shift(reference[column], current[column])
+        values_drifted = psi > psi_threshold and p_value < p_value_threshold
+        nulls_drifted = abs(nulls - reference_nulls) > null_share_threshold and nulls_p < p_value_threshold
         rows.append(
             {
                 "feature": column,
@@ -115,10 +144,12 @@ def feature_drift(
                 "test": test,
                 "statistic": round(statistic, 4),
                 "p_value": float(f"{p_value:.3g}") if p_value == p_value else p_value,
-                "drifted": bool(psi > psi_threshold and p_value < p_value_threshold),
+                "null_share": round(nulls, 4),
+                "reference_null_share": round(reference_nulls, 4),
+                "drifted": bool(values_drifted or nulls_drifted),
             }
         )
-    return pd.DataFrame(rows, columns=["feature", "psi", "test", "statistic", "p_value", "drifted"])
+    return pd.DataFrame(rows, columns=DRIFT_COLUMNS)
 
 
 def silence(newest: datetime | None, now: datetime) -> timedelta | None:

@@ -23,9 +23,18 @@ from mlflow.tracking import MlflowClient
 
 CHAMPION = "champion"
 PINNED = "champion_pinned"
+TRAINED_FOR = "trained_for"  # version tag: the day a version was trained to score (from days before it)
+PROMOTED = "promoted"
 MLFLOW_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-# skops refuses to load types it does not know; the gradient-boosting predictor is one of ours.
-TRUSTED_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+# skops refuses to load types it does not know. Ours: the gradient-boosting predictor, and what
+# the model keeps for its native categories (a partial of sklearn's check_array; skops audits
+# the function a partial wraps on its own, so trusting `partial` admits nothing else) and dtypes.
+TRUSTED_TYPES = [
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
+    "numpy.dtype",
+]
 
 
 @dataclass(frozen=True)
@@ -99,10 +108,32 @@ class MlflowTracking(dg.ConfigurableResource):
             raise
 
     def trained_for(self, version: ModelVersion) -> str | None:
-        """The partition (day) a registered version was trained for, from its run's tags."""
+        """The partition (day) a registered version was trained for: its tag, else its run's."""
+        if version.tags.get(TRAINED_FOR):
+            return version.tags[TRAINED_FOR]
         if not version.run_id:
             return None
         return self.client().get_run(version.run_id).data.tags.get("dagster/partition")
+
+    def champion_for(self, model_name: str, day: str) -> ModelVersion | None:
+        """The model that could have scored `day`, also when `day` is re-processed later.
+
+        Days on or after the day the `champion` alias holder was trained for are scored by it,
+        so a pin or a rollback applies to them. An earlier day is scored by what was champion
+        then: the latest promoted version trained for a day no later than it. Every candidate
+        learned only from days before the day it was trained for, so never from `day` itself.
+        """
+        champion = self.champion(model_name)
+        if champion is not None and (self.trained_for(champion) or "9999") <= day:
+            return champion
+        try:
+            versions = self.client().search_model_versions(f"name = '{model_name}'")
+        except MlflowException:
+            return None
+        earlier = [
+            v for v in versions if v.tags.get(PROMOTED) == "true" and v.tags.get(TRAINED_FOR, "9999") <= day
+        ]
+        return max(earlier, key=lambda v: (v.tags[TRAINED_FOR], int(v.version)), default=None)
 
     def promote(self, model_name: str, model_version: str) -> None:
         self.client().set_registered_model_alias(model_name, CHAMPION, model_version)
@@ -151,7 +182,7 @@ class MlflowTracking(dg.ConfigurableResource):
                     "run_id": v.run_id,
                     "created_at": pd.Timestamp(v.creation_timestamp, unit="ms"),
                     "partition": run.data.tags.get("dagster/partition") if run else None,
-                    "promoted": v.tags.get("promoted") == "true",
+                    "promoted": v.tags.get(PROMOTED) == "true",
                     "is_champion": champion is not None and champion.version == v.version,
                     **{f"metric_{k}": val for k, val in (run.data.metrics.items() if run else [])},
                 }

@@ -5,12 +5,13 @@ a run once; a check (asset, check, partition) when it starts failing, and again 
 has passed in between.
 """
 
+from __future__ import annotations
+
 import json
 import time
-from typing import Literal
+from typing import Literal, Protocol
 
 import dagster as dg
-from dagster._utils.error import SerializableErrorInfo
 
 from e2e_ml.checks.catalog import CHECK_KEYS
 from e2e_ml.checks.history import check_outcomes
@@ -22,7 +23,18 @@ DAGSTER_WRAPPERS = ("Dagster", "RetryRequested")
 REMEMBERED = 1000  # incidents kept in a cursor; older ones cannot recur anyway
 
 
-def root_cause(error: SerializableErrorInfo | None) -> str | None:
+class ErrorInfo(Protocol):
+    """The shape of Dagster's serialized step errors, as far as an alert reads them."""
+
+    @property
+    def message(self) -> str: ...
+    @property
+    def cls_name(self) -> str | None: ...
+    @property
+    def cause(self) -> ErrorInfo | None: ...
+
+
+def root_cause(error: ErrorInfo | None) -> str | None:
     """The first line of the outermost error our code raised, not of Dagster's wrappers around it."""
     while (
         error is not None and error.cause is not None and (error.cls_name or "").startswith(DAGSTER_WRAPPERS)

@@ -66,25 +66,37 @@ def lab(tmp_path, monkeypatch):
         yield Lab(settings, build_definitions(settings), instance)
 
 
+def check_result(run: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    [evaluation] = [
+        e.event_specific_data
+        for e in run.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.event_specific_data.check_name == "no_quality_regression"
+    ]
+    return evaluation
+
+
 def test_champion_moves_only_for_a_model_no_worse_and_respects_people(lab, capsys):
     for day in (0, 1):
         assert lab.metadata(lab.run(day), "trained_model")["status"] == "insufficient history"
 
-    first = lab.metadata(lab.run(2, **WEAK), "trained_model")
-    assert (first["status"], first["model_version"]) == ("promoted", "1"), "no champion yet: any model"
+    first = lab.metadata(lab.run(2), "trained_model")
+    assert (first["status"], first["model_version"]) == ("promoted", "1"), "no champion yet"
 
-    better = lab.metadata(lab.run(3), "trained_model")
-    assert (better["status"], better["model_version"]) == ("promoted", "2")
-    assert better["roc_auc"] > better["champion_roc_auc"], "judged against v1 on the same holdout"
+    second = lab.metadata(lab.run(3), "trained_model")
+    assert second["model_version"] == "2"
+    assert second["champion_roc_auc"] == second["champion_roc_auc"], "judged against v1 on the same holdout"
+    champion_on_4 = "2" if second["status"] == "promoted" else "1"
 
-    worse_run = lab.run(4, **WEAK)
-    worse = lab.metadata(worse_run, "trained_model")
-    assert (worse["status"], worse["model_version"]) == ("rejected", "3")
-    assert worse["roc_auc"] < worse["champion_roc_auc"]
-    assert "champion stays version 2" in worse["decision"]
-    assert set(lab.predictions(4)["model_version"]) == {"2"}, (
-        "a rejected challenger changes nothing downstream"
-    )
+    weak_run = lab.run(4, **WEAK)  # a challenger too weak to beat the naive baseline
+    weak = lab.metadata(weak_run, "trained_model")
+    assert (weak["status"], weak["model_version"]) == ("rejected", "3")
+    assert f"version {champion_on_4} scores the day" in weak["decision"]
+    evaluation = check_result(weak_run)
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert f"the champion (version {champion_on_4}" in (evaluation.description or "")
+    assert weak_run.success, "a weak challenger never stops scoring"
+    assert set(lab.predictions(4)["model_version"]) == {champion_on_4}
 
     assert main(["model", "pin", "1"]) == 0  # a person rolls back and holds it
     assert "champion is version 1 (pinned" in capsys.readouterr().out
@@ -96,6 +108,35 @@ def test_champion_moves_only_for_a_model_no_worse_and_respects_people(lab, capsy
     released = lab.metadata(lab.run(5), "trained_model")
     assert released["status"] == "promoted"
     assert set(lab.predictions(5)["model_version"]) == {released["model_version"]}
+
+
+def test_a_reprocessed_day_is_scored_by_the_model_that_was_champion_for_it(lab):
+    """A late file re-runs an old day after later days were processed: the day must not be
+    scored by a model that learned from it (checked on the rows and versions actually used)."""
+    for day in range(6):
+        assert lab.run(day).success
+    client = mlflow.MlflowClient(lab.settings.tracking_uri, lab.settings.tracking_uri)
+    name = "e2e-ml-game_telemetry"
+    latest = client.get_model_version_by_alias(name, "champion")
+    assert latest.tags["trained_for"] == (START + timedelta(days=5)).isoformat()
+
+    for day in (0, 1, 3):  # re-processed, as for a late file
+        assert lab.run(day).success
+    assert lab.predictions(0).empty and lab.predictions(1).empty, "no model existed for these days"
+    for day in range(2, 6):
+        rows = lab.predictions(day)
+        assert len(rows) > 0
+        for version in rows["model_version"].unique():
+            used = client.get_model_version(name, version)
+            window_end = client.get_run(used.run_id).data.params["window_end"]
+            row_day = (START + timedelta(days=day)).isoformat()
+            assert window_end < row_day, (
+                f"day {row_day} scored by version {version} trained up to {window_end}"
+            )
+            assert (rows.loc[rows["model_version"] == version, "model_trained_for"] <= row_day).all()
+    assert str(client.get_model_version_by_alias(name, "champion").version) == str(latest.version), (
+        "re-processing an old day never moves the alias back"
+    )
 
 
 def test_each_training_is_one_finished_mlflow_run_with_its_evidence(lab):
@@ -122,6 +163,7 @@ def test_a_regression_contract_runs_through_the_graph(tmp_path):
     doc["name"] = "game_minutes"
     doc["roles"].update(target="minutes_played", task="regression")
     doc["roles"]["features"] = [f for f in doc["roles"]["features"] if f != "minutes_played"]
+    doc["training"] = {"segments": ["platform"]}  # the path under test is regression, not the bar
     contract = tmp_path / "minutes.yaml"
     contract.write_text(yaml.safe_dump(doc, sort_keys=False))
     settings = lab_for(tmp_path / "home", contract=contract, days=3)
@@ -131,6 +173,7 @@ def test_a_regression_contract_runs_through_the_graph(tmp_path):
             assert lab.run(day).success
         trained = lab.metadata(lab.run(2), "trained_model")
     assert trained["rmse"] < trained["baseline_rmse"]
+    assert trained["baseline_segments"] == "platform"
     predictions = lab.predictions(2)
     assert (predictions["score"] == predictions["predicted"]).all()
     summary = pd.read_parquet(Path(settings.outputs_url) / "report" / "fact_daily_predictions.parquet")

@@ -71,7 +71,7 @@ def test_a_bad_row_is_quarantined_naming_file_row_and_rule(contract, line, rule,
             "event_date",
             datetime(2026, 1, 5, tzinfo=UTC),
         ),
-        ("p000001,2026-01-05,ios,eu,3, ,0,0.0,100,0,4,0", "minutes_played", 42.5),
+        ("p000001,2026-01-05,ios,eu,3, ,0,0.0,100,0,4,0", "minutes_played", None),  # blank: missing
     ],
 )
 def test_values_in_another_accepted_form_are_read_not_rejected(contract, line, column, value):
@@ -107,7 +107,7 @@ def test_duplicates_keep_the_last_landed_row_and_quarantine_the_earlier(contract
     assert "superseded by 2026/01/05/b.csv row 2" in result.quarantine[REASON][0]
 
 
-def test_missing_features_are_imputed_from_the_day_and_counted(contract):
+def test_missing_features_stay_missing_and_are_counted(contract):
     rows = [
         "p000001,2026-01-05,ios,eu,2,10.0,0,0.0,100,0,4,0",
         "p000002,2026-01-05,ios,eu,4,30.0,0,0.0,100,0,4,1",
@@ -115,10 +115,11 @@ def test_missing_features_are_imputed_from_the_day_and_counted(contract):
     ]
     raw, headers = raw_of(("a.csv", rows))
     result = clean(raw, contract, DAY, headers)
-    imputed = result.clean.row(by_predicate=pl.col("player_id") == "p000003", named=True)
-    assert imputed["sessions"] == 3 and imputed["minutes_played"] == 20.0 and imputed["platform"] == "ios"
-    assert imputed["churned_next_7d"] is None, "the target is never imputed"
-    assert result.imputed == {"platform": 1, "sessions": 1, "minutes_played": 1}
+    row = result.clean.row(by_predicate=pl.col("player_id") == "p000003", named=True)
+    assert row["sessions"] is None and row["minutes_played"] is None and row["platform"] is None
+    assert row["churned_next_7d"] is None
+    shares = result.null_shares(["platform", "sessions", "region"])
+    assert shares == {"platform": round(1 / 3, 4), "sessions": round(1 / 3, 4), "region": 0.0}
 
 
 def test_every_landed_row_is_clean_or_quarantined(contract):

@@ -1,0 +1,141 @@
+"""Model inputs on data shaped unlike our simulator: thousands of categories, informative
+missing values, a local calendar, a segment that carries the signal. Frames are made here."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from e2e_ml.core.contract import load_contract
+from e2e_ml.core.features import feature_frame
+from e2e_ml.core.model import MAX_CATEGORIES, TrainingParams, build_model, predict_scores, train
+
+
+def orders_contract(tmp_path: Path, training: dict | None = None, zone: str = "UTC"):
+    doc = {
+        "name": "orders",
+        "time": {"zone": zone},
+        "roles": {
+            "id": "order_id",
+            "event_time": "at",
+            "target": "reordered",
+            "features": ["device", "channel", "days_since_previous", "basket"],
+        },
+        "schema": {
+            "schema_type": "dataframe",
+            "columns": {
+                "order_id": {"dtype": "str"},
+                "at": {"dtype": "datetime64[ns, UTC]"},
+                "device": {"dtype": "str", "nullable": True},
+                "channel": {"dtype": "str", "nullable": True},
+                "days_since_previous": {"dtype": "float64", "nullable": True},
+                "basket": {"dtype": "float64", "nullable": True},
+                "reordered": {"dtype": "Int64", "nullable": True},
+            },
+        },
+    }
+    if training:
+        doc["training"] = training
+    path = tmp_path / "orders.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return load_contract(path)
+
+
+def orders(days: int = 6, per_day: int = 1500, seed: int = 3) -> pd.DataFrame:
+    """A first order (no previous one: days_since_previous missing) reorders far less often;
+    the channel carries a rate of its own; the device id is 4,000 values of noise."""
+    rng = np.random.default_rng(seed)
+    n = days * per_day
+    first = rng.random(n) < 0.6
+    channel = rng.choice(["app", "web", "phone", "partner"], n)
+    logit = (
+        -0.3 - 1.8 * first + pd.Series(channel).map({"app": 0.8, "web": 0.0, "phone": -0.5, "partner": -1.0})
+    )
+    at = pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(np.repeat(np.arange(days), per_day), "D")
+    at = at + pd.to_timedelta(rng.integers(0, 86_400, n), "s")
+    return pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "at": at,
+            "device": [f"dev{d}" for d in rng.integers(0, 4000, n)],
+            "channel": channel,
+            "days_since_previous": np.where(first, np.nan, rng.gamma(2.0, 20.0, n)),
+            "basket": rng.gamma(3.0, 10.0, n),
+            "reordered": pd.array((rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int), dtype="Int64"),
+        }
+    )
+
+
+def test_missing_values_reach_the_model_as_missing_and_carry_their_signal(tmp_path):
+    contract = orders_contract(tmp_path)
+    history = orders()
+    inputs = feature_frame(history, contract)
+    assert inputs["days_since_previous"].isna().mean() == pytest.approx(0.6, abs=0.03)
+    result = train(history, contract, TrainingParams())
+    holdout = result.holdout
+    scores = predict_scores(result.model, holdout, contract)
+    first = holdout["days_since_previous"].isna().to_numpy()
+    assert scores[first].mean() < scores[~first].mean() - 0.2  # "a first order" survived as a fact
+    assert result.metrics["roc_auc"] > result.baseline["roc_auc"]
+
+
+def test_a_requested_imputation_is_learned_in_training_and_applied_alike_when_scoring(tmp_path):
+    contract = orders_contract(tmp_path, {"impute": {"basket": "median"}})
+    history = orders()
+    history.loc[history.index[::10], "basket"] = np.nan
+    result = train(history, contract, TrainingParams(max_iter=20))
+    imputer = result.model.named_steps["encode"].named_transformers_["imputed_median"]
+    train_rows = history[history["at"] < result.holdout["at"].min()]
+    assert imputer.statistics_[0] == pytest.approx(train_rows["basket"].median())
+    # A scoring day whose own median is far away still gets the training window's value.
+    scoring = result.holdout.head(200).assign(basket=np.nan)
+    scoring.iloc[:100, scoring.columns.get_loc("basket")] = 1_000.0
+    encoded = result.model.named_steps["encode"].transform(feature_frame(scoring, contract))
+    basket_column = list(result.model.named_steps["encode"].get_feature_names_out()).index(
+        "imputed_median__basket"
+    )
+    assert np.allclose(encoded[100:, basket_column], train_rows["basket"].median())
+
+
+def test_a_high_cardinality_category_is_native_bounded_and_unseen_values_are_missing(tmp_path):
+    contract = orders_contract(tmp_path)
+    history = orders()
+    assert history["device"].nunique() > 3_000
+    model = build_model(contract, TrainingParams(max_iter=10)).fit(
+        feature_frame(history, contract), history["reordered"].astype(int)
+    )
+    encoded = model.named_steps["encode"].transform(feature_frame(history.head(1000), contract))
+    assert encoded.shape[1] == len(contract.model_inputs), "one column per input: no one-hot expansion"
+    assert encoded[:, 0].max() < MAX_CATEGORIES
+    unseen = history.head(3).assign(device=["never-seen", None, "dev1"])
+    scores = predict_scores(model, unseen, contract)
+    assert np.isfinite(scores).all()
+    encoded_unseen = model.named_steps["encode"].transform(feature_frame(unseen, contract))
+    assert list(encoded_unseen[:2, 0]) == [-1, -1]  # unseen and missing: "missing" to the model
+
+
+def test_the_segment_baseline_learns_the_rate_of_the_informative_segment(tmp_path):
+    contract = orders_contract(tmp_path)
+    result = train(orders(), contract, TrainingParams(max_iter=30))
+    assert result.segments in (("days_since_previous",), ("channel",))  # the inputs with signal
+    assert result.baselines["constant"]["roc_auc"] == 0.5
+    assert result.baselines["segment"]["roc_auc"] > 0.65
+    assert result.baseline == result.baselines["segment"], "the stronger baseline is the bar"
+    declared = train(
+        orders(), orders_contract(tmp_path, {"segments": ["channel"]}), TrainingParams(max_iter=30)
+    )
+    assert declared.segments == ("channel",)
+
+
+def test_calendar_features_are_read_on_the_contracts_local_clock(tmp_path):
+    contract = orders_contract(tmp_path, {"calendar": ["hour", "day_of_week"]}, zone="America/Chicago")
+    rows = orders(days=1, per_day=2).assign(
+        at=pd.to_datetime(["2026-03-02T02:30:00Z", "2026-03-09T15:00:00Z"], utc=True)
+    )
+    calendar = feature_frame(rows, contract)[["calendar_hour", "calendar_day_of_week"]]
+    # 02:30 UTC on Monday Mar 2 is 20:30 on Sunday in Chicago (UTC-6); after the DST change
+    # (Mar 8) 15:00 UTC is 10:00 (UTC-5) on Monday.
+    assert calendar.to_numpy().tolist() == [[20.0, 6.0], [10.0, 0.0]]
+    assert contract.model_inputs[-2:] == ["calendar_hour", "calendar_day_of_week"]
