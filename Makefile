@@ -46,6 +46,7 @@ bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m bench.orchestration
 	$(BIN)/python -m bench.tracking
 	$(BIN)/python -m bench.sensor_tick
+	$(BIN)/python -m bench.model_quality
 
 check: $(STAMP)
 	$(BIN)/ruff check .
