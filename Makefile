@@ -32,7 +32,7 @@ demo: $(STAMP)
 	$(BIN)/e2e-ml demo
 
 dev: $(STAMP)
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.e2e-ml/dagster} $(BIN)/dagster dev --host 127.0.0.1
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.e2e-ml/dagster} $(BIN)/dg dev --host 127.0.0.1
 
 azurite: $(STAMP) $(NODE_STAMP)
 	$(BIN)/e2e-ml azurite

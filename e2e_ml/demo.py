@@ -27,7 +27,8 @@ from e2e_ml.sensors.landing_zone import landing_zone_sensor
 from e2e_ml.simulate.land import land
 from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, is_late, simulate
 
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The demo and `e2e-ml run` print one line per run; the runs' own warnings stay in the UI.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 @dataclass
@@ -245,5 +246,5 @@ def where_things_are(settings: Settings) -> list[str]:
         f"Dashboard (open in a browser):           {settings.outputs_url}/report/dashboard.html",
         f"Clean data and quarantine (the lake):    {settings.lake_url}",
         f"MLflow runs and models:                  mlflow ui --backend-store-uri {settings.tracking_uri}",
-        f"Dagster UI with these runs:              DAGSTER_HOME={os.environ.get('DAGSTER_HOME')} dagster dev",
+        f"Dagster UI with these runs:              DAGSTER_HOME={os.environ.get('DAGSTER_HOME')} dg dev",
     ]

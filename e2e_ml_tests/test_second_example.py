@@ -24,7 +24,7 @@ from e2e_ml.deployments import Settings, provision, resources_for
 from e2e_ml.simulate.deliveries import DeliveriesConfig, deliveries
 from e2e_ml.simulate.land import land
 from e2e_ml_tests.conftest import azurite_settings
-from e2e_ml_tests.stores import read_partitions
+from e2e_ml_tests.stores import read_partitions, read_table
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contracts" / "parcel_deliveries.yaml"
 START = date(2026, 2, 24)  # the US change to daylight saving time (Mar 8) falls inside
@@ -136,3 +136,16 @@ def test_a_month_of_served_predictions_beats_the_best_naive_baseline(deployment)
         used = client.get_model_version("e2e-ml-parcel_deliveries", str(version))
         assert client.get_run(used.run_id).data.params["window_end"] < day
         assert (rows["model_trained_for"] <= day).all()
+
+
+def test_the_report_shows_what_the_champion_uses_and_where_it_errs(deployment):
+    settings, _, _, _ = deployment
+    client = mlflow.MlflowClient(settings.tracking_uri, settings.tracking_uri)
+    champion = str(client.get_model_version_by_alias("e2e-ml-parcel_deliveries", "champion").version)
+    importance = read_table(settings, "outputs", "report/fact_feature_importance.parquet")
+    assert set(importance["model_version"]) == {champion}
+    assert set(importance["feature"]) == set(load_contract(CONTRACT).model_inputs)
+    quality = read_table(settings, "outputs", "report/fact_segment_quality.parquet")
+    assert set(quality["model_version"]) == {champion} and quality["rows"].sum() > 0
+    versions = read_table(settings, "outputs", "report/dim_model_version.parquet")
+    assert {"metric_baseline_constant_roc_auc", "metric_baseline_segment_roc_auc"} <= set(versions.columns)

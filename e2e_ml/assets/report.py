@@ -1,7 +1,8 @@
 """report_extract: BI tables in a star-like shape, and the dashboard that tells their story.
 
 Tables (Parquet + CSV under <outputs>/report/, schemas in the README):
-fact_daily_predictions, dim_model_version, fact_file_quality, fact_feature_drift, fact_alerts.
+fact_daily_predictions, dim_model_version, fact_file_quality, fact_feature_drift, fact_alerts,
+fact_feature_importance and fact_segment_quality (the champion's, from its MLflow run).
 The row-level facts are daily_predictions itself (hive-partitioned beside them).
 """
 
@@ -59,6 +60,8 @@ def report_extract(
         "fact_file_quality": quality,
         "fact_feature_drift": feature_drift_history(context.instance),
         "fact_alerts": alert_history(context.instance, CHECK_KEYS),
+        "fact_feature_importance": mlflow.champion_table(contract.model_name, "feature_importance"),
+        "fact_segment_quality": mlflow.champion_table(contract.model_name, "segment_quality"),
     }
     urls = {}
     for name, table in tables.items():
@@ -71,6 +74,8 @@ def report_extract(
         tables["fact_file_quality"],
         tables["fact_feature_drift"],
         tables["fact_alerts"],
+        tables["fact_feature_importance"],
+        tables["fact_segment_quality"],
     )
     dashboard = outputs.write("report/dashboard.html", html.encode())
     summary = tables["fact_daily_predictions"]

@@ -8,7 +8,16 @@ import pandas as pd
 from e2e_ml.assets.partitions import TRAINING_WINDOW_DAYS, daily_partitions, training_window
 from e2e_ml.checks.quality import nothing_trained, quality_result, quality_spec
 from e2e_ml.core.features import event_days, feature_frame, labelled
-from e2e_ml.core.model import PRIMARY_METRIC, Promotion, TrainingParams, decide_promotion, evaluate, train
+from e2e_ml.core.model import (
+    PRIMARY_METRIC,
+    Promotion,
+    TrainingParams,
+    decide_promotion,
+    evaluate,
+    feature_importance,
+    segment_quality,
+    train,
+)
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.tracking import PROMOTED, TRAINED_FOR, MlflowTracking
 
@@ -96,6 +105,11 @@ def trained_model(
         },
         tags={"dagster/run_id": context.run.run_id, "dagster/partition": day, "contract": spec.name},
         run_name=f"{spec.name}-{day}",
+        version_tags={TRAINED_FOR: day},
+        tables={
+            "feature_importance": feature_importance(result.model, result.holdout, spec),
+            "segment_quality": segment_quality(result.model, result.holdout, spec, result.segments[0]),
+        },
     )
     promotion = decide_promotion(
         metric,
@@ -117,7 +131,7 @@ def trained_model(
     mlflow.tag_version(
         contract.model_name,
         logged.version,
-        {PROMOTED: str(promotion.promoted).lower(), TRAINED_FOR: day, "decision": decision},
+        {PROMOTED: str(promotion.promoted).lower(), "decision": decision},
     )
     context.log.info(f"{day}: {metric} {result.metrics[metric]:.4f}; {decision}")
     quality = quality_result(

@@ -49,7 +49,7 @@ def segment_keys(inputs: pd.DataFrame, columns: Sequence[str], edges: dict[str, 
 
 def fit_segment_rates(inputs: pd.DataFrame, target: pd.Series, columns: Sequence[str]) -> SegmentRates:
     numeric = [c for c in columns if pd.api.types.is_numeric_dtype(inputs[c])]
-    edges = {c: _decile_edges(inputs[c]) for c in numeric}
+    edges = {c: decile_edges(inputs[c]) for c in numeric}
     keys = segment_keys(inputs, columns, edges)
     overall = float(target.mean())
     grouped = pd.DataFrame({"key": keys, "y": target.to_numpy(dtype=float)}).groupby("key")["y"]
@@ -58,7 +58,7 @@ def fit_segment_rates(inputs: pd.DataFrame, target: pd.Series, columns: Sequence
     return SegmentRates(tuple(columns), edges, rates.to_dict(), overall)
 
 
-def _decile_edges(values: pd.Series) -> np.ndarray:
+def decile_edges(values: pd.Series) -> np.ndarray:
     present = values.dropna().to_numpy(dtype=float)
     if not len(present):
         return np.array([])

@@ -34,12 +34,16 @@ def build_dashboard(
     quality: pd.DataFrame,
     drift: pd.DataFrame,
     alerts: pd.DataFrame,
+    importance: pd.DataFrame | None = None,
+    segments: pd.DataFrame | None = None,
     title: str = "e2e-ml: churn predictions",
 ) -> str:
     sections = [
         _predictions(daily, task),
         _outcomes(daily, task),
         _models(versions, task),
+        _importance(pd.DataFrame() if importance is None else importance, task),
+        _segments(pd.DataFrame() if segments is None else segments, task),
         _volume(quality),
         _drift(drift),
         _alerts(alerts),
@@ -127,8 +131,8 @@ def _outcomes(daily: pd.DataFrame, task: Task) -> Section:
 def _models(versions: pd.DataFrame, task: Task) -> Section:
     metric = "metric_roc_auc" if task == "classification" else "metric_rmse"
     story = (
-        "Each trained version on its holdout day; filled points were promoted to champion, "
-        "the dashed line is the naive baseline."
+        "Each trained version on its holdout day; green points were promoted to champion. Dashed: "
+        "the naive rate per segment; dotted: the naive constant. A model must beat the stronger one."
     )
     if versions.empty or metric not in versions:
         return Section("Model versions", story, _empty("No model trained yet"))
@@ -151,10 +155,64 @@ def _models(versions: pd.DataFrame, task: Task) -> Section:
         tooltip=["version", "partition", "decision", alt.Tooltip(f"{metric}:Q", format=".4f")],
     )
     layers = [points]
-    baseline = f"metric_baseline_{metric.removeprefix('metric_')}"
-    if baseline in data:
-        layers.append(base.mark_line(strokeDash=[4, 4], color="#999").encode(y=f"{baseline}:Q"))
+    name = metric.removeprefix("metric_")
+    for baseline, dash in (
+        (f"metric_baseline_segment_{name}", [6, 3]),
+        (f"metric_baseline_constant_{name}", [1, 3]),
+    ):
+        if baseline in data:
+            layers.append(base.mark_line(strokeDash=dash, color="#888").encode(y=f"{baseline}:Q"))
     return Section("Model versions", story, alt.layer(*layers).properties(width=WIDTH, height=220))
+
+
+def _importance(importance: pd.DataFrame, task: Task) -> Section:
+    lost = "ROC AUC" if task == "classification" else "RMSE"
+    story = (
+        f"What the champion relies on: how much its {lost} on its holdout day worsens when one input "
+        "is shuffled (permutation importance; near 0: unused)."
+    )
+    if importance.empty:
+        return Section("What the model uses", story, _empty("No champion yet"))
+    chart = (
+        alt.Chart(importance)
+        .mark_bar(color="#4c78a8")
+        .encode(
+            x=alt.X("importance:Q", title=f"{lost} lost when shuffled"),
+            y=alt.Y("feature:N", sort="-x", title=None),
+            tooltip=["feature", alt.Tooltip("importance:Q", format=".4f"), "model_version"],
+        )
+        .properties(width=WIDTH, height=22 * len(importance))
+    )
+    return Section("What the model uses", story, chart)
+
+
+def _segments(segments: pd.DataFrame, task: Task) -> Section:
+    metric = "roc_auc" if task == "classification" else "rmse"
+    column = str(segments["segment_column"].iloc[0]) if len(segments) else "segment"
+    story = (
+        f"Where the champion errs: its {'ROC AUC' if metric == 'roc_auc' else 'RMSE'} on its holdout "
+        f"day per {column} (the most informative input; the 25 largest segments)."
+    )
+    if segments.empty or metric not in segments or segments[metric].isna().all():
+        return Section("Quality by segment", story, _empty("No champion yet"))
+    top = segments.nlargest(25, "rows")
+    chart = (
+        alt.Chart(top)
+        .mark_bar(color="#72b7b2")
+        .encode(
+            x=alt.X(f"{metric}:Q", title=metric.upper().replace("_", " "), scale=alt.Scale(zero=False)),
+            y=alt.Y("segment:N", sort="-x", title=column),
+            tooltip=[
+                "segment",
+                "rows",
+                alt.Tooltip(f"{metric}:Q", format=".3f"),
+                "actual_mean",
+                "score_mean",
+            ],
+        )
+        .properties(width=WIDTH, height=18 * len(top))
+    )
+    return Section("Quality by segment", story, chart)
 
 
 def _volume(quality: pd.DataFrame) -> Section:

@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
+from sklearn.inspection import permutation_importance
 from sklearn.metrics import (
     average_precision_score,
     brier_score_loss,
@@ -23,7 +24,7 @@ from sklearn.metrics import (
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from e2e_ml.core.baselines import SegmentRates, fit_segment_rates
+from e2e_ml.core.baselines import SegmentRates, decile_edges, fit_segment_rates, segment_keys
 from e2e_ml.core.contract import Contract, Task
 from e2e_ml.core.features import event_days, feature_frame, labelled, split_by_time, target
 
@@ -294,3 +295,58 @@ def score_rows(
 
 def no_predictions() -> pd.DataFrame:
     return pd.DataFrame(columns=PREDICTION_COLUMNS).astype(PREDICTION_DTYPES)
+
+
+DIAGNOSTIC_ROWS = 20_000  # holdout rows sampled for diagnostics: bounded cost on large days
+
+
+def feature_importance(model: Any, holdout: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Permutation importance on the holdout day: how much the primary metric worsens when one
+    input's values are shuffled (0: the model does not use it)."""
+    rows = holdout.sample(min(len(holdout), DIAGNOSTIC_ROWS), random_state=0)
+    y = target(rows, contract)
+    columns = ["feature", "importance", "importance_std"]
+    if contract.roles.task == "classification" and y.nunique() < 2:
+        return pd.DataFrame(columns=columns)
+    scoring = "roc_auc" if contract.roles.task == "classification" else "neg_root_mean_squared_error"
+    found = permutation_importance(
+        model, feature_frame(rows, contract), y, scoring=scoring, n_repeats=3, random_state=0
+    )
+    frame = pd.DataFrame(
+        {
+            "feature": contract.model_inputs,
+            "importance": found.importances_mean,
+            "importance_std": found.importances_std,
+        },
+        columns=columns,
+    )
+    return frame.sort_values("importance", ascending=False, ignore_index=True)
+
+
+def segment_quality(model: Any, holdout: pd.DataFrame, contract: Contract, column: str) -> pd.DataFrame:
+    """The primary metric on the holdout day per value (or decile) of `column`: where the model errs."""
+    metric, _ = PRIMARY_METRIC[contract.roles.task]
+    inputs = feature_frame(holdout, contract)
+    edges = {column: decile_edges(inputs[column])} if pd.api.types.is_numeric_dtype(inputs[column]) else {}
+    frame = pd.DataFrame(
+        {
+            "segment": segment_keys(inputs, (column,), edges).to_numpy(),
+            "actual": target(holdout, contract).to_numpy(dtype=float),
+            "score": predict_scores(model, holdout, contract),
+        }
+    )
+    rows = []
+    for segment, group in frame.groupby("segment", sort=True):
+        found = metrics_for(group["actual"].to_numpy(), group["score"].to_numpy(), contract.roles.task)
+        rows.append(
+            {
+                "segment_column": column,
+                "segment": str(segment),
+                "rows": len(group),
+                "actual_mean": float(group["actual"].mean()),
+                "score_mean": float(group["score"].mean()),
+                metric: found[metric],
+            }
+        )
+    columns = ["segment_column", "segment", "rows", "actual_mean", "score_mean", metric]
+    return pd.DataFrame(rows, columns=columns).sort_values("rows", ascending=False, ignore_index=True)

@@ -6,6 +6,7 @@ a person rolling back in the MLflow UI) decides what scores tomorrow's data.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ CHAMPION = "champion"
 PINNED = "champion_pinned"
 TRAINED_FOR = "trained_for"  # version tag: the day a version was trained to score (from days before it)
 PROMOTED = "promoted"
+DIAGNOSTICS = "diagnostics"  # run artifacts: tables that say where a model is weak
 MLFLOW_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 # skops refuses to load types it does not know. Ours: the gradient-boosting predictor, and what
 # the model keeps for its native categories (a partial of sklearn's check_array; skops audits
@@ -78,24 +80,39 @@ class MlflowTracking(dg.ConfigurableResource):
         metrics: dict[str, float],
         tags: dict[str, str],
         run_name: str,
+        version_tags: dict[str, str] | None = None,
+        tables: dict[str, pd.DataFrame] | None = None,
     ) -> LoggedModel:
-        """Log a fitted model with its evidence and register it as a new version."""
+        """Log a fitted model with its evidence and register it as a new version, tagged at birth.
+
+        Registered through the client rather than `log_model(registered_model_name=...)`, which
+        prints its progress to stderr between the pipeline's own lines."""
         experiment_id = self._activate()
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
             mlflow.log_params(params)
             mlflow.log_metrics({k: v for k, v in metrics.items() if v == v})
+            for name, table in (tables or {}).items():
+                mlflow.log_text(table.to_json(orient="records"), f"{DIAGNOSTICS}/{name}.json")
             info = mlflow.sklearn.log_model(
                 model,
                 name="model",
-                registered_model_name=model_name,
                 signature=infer_signature(input_example, model.predict(input_example)),
                 input_example=input_example,
                 pip_requirements=_pip_requirements(),
                 skops_trusted_types=TRUSTED_TYPES,
             )
+        client = self.client()
+        try:
+            client.create_registered_model(model_name)
+        except MlflowException as error:
+            if error.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
+                raise
+        version = client.create_model_version(
+            model_name, info.model_uri, run_id=run.info.run_id, tags=version_tags, model_id=info.model_id
+        )
         return LoggedModel(
             run_id=run.info.run_id,
-            version=str(info.registered_model_version),
+            version=str(version.version),
             run_url=self.run_url(experiment_id, run.info.run_id),
         )
 
@@ -163,6 +180,19 @@ class MlflowTracking(dg.ConfigurableResource):
     def load(self, model_name: str, model_version: str) -> Any:
         self._activate()
         return mlflow.sklearn.load_model(f"models:/{model_name}/{model_version}")
+
+    def champion_table(self, model_name: str, name: str) -> pd.DataFrame:
+        """A diagnostics table the champion's run logged, with its version; empty if none."""
+        champion = self.champion(model_name)
+        if champion is None or not champion.run_id:
+            return pd.DataFrame()
+        self._activate()
+        try:
+            text = mlflow.artifacts.load_text(f"runs:/{champion.run_id}/{DIAGNOSTICS}/{name}.json")
+        except (MlflowException, OSError):
+            return pd.DataFrame()  # trained before diagnostics were logged
+        table = pd.read_json(io.StringIO(text), orient="records", dtype=False)
+        return table.assign(model_name=model_name, model_version=str(champion.version))
 
     def versions(self, model_name: str) -> pd.DataFrame:
         """Every registered version with its run's metrics and tags, for the report."""

@@ -193,3 +193,31 @@ def test_file_ledger_accounts_for_every_landed_row(contract):
     current = again[again["status"] != "superseded"]
     assert (current["rows"] == current["clean"] + current["quarantined"]).all()
     assert len(file_ledger(rerun, result.clean, result.quarantine, contract.columns, previous=again)) == 4
+
+
+def test_a_renamed_column_is_named_in_the_ledger_as_lacking_and_extra(contract):
+    from e2e_ml.core.cleaning import file_ledger
+
+    renamed = [c if c != "sessions" else "session_count" for c in contract.columns]
+    header = ",".join(renamed)
+    content = "\n".join([header, GOOD]).encode()
+    raw = combine([read_dump("a.csv", content)])
+    result = clean(raw, contract, DAY, {"a.csv": renamed})
+    manifest = pd.DataFrame(
+        {
+            "file": ["a.csv"],
+            "day": "2026-01-05",
+            "size": [len(content)],
+            "version": "v",
+            "status": ["read"],
+            "reason": [None],
+            "rows": [1],
+            "columns": [json.dumps(renamed)],
+        }
+    )
+    ledger = file_ledger(manifest, result.clean, result.quarantine, contract.columns).set_index("file")
+    assert ledger.loc["a.csv", "reason"] == (
+        "lacks contract columns ['sessions'] (its rows are quarantined); "
+        "extra columns kept in raw_stream only: ['session_count']"
+    )
+    assert ledger.loc["a.csv", ["clean", "quarantined"]].tolist() == [0, 1]

@@ -10,7 +10,15 @@ import yaml
 
 from e2e_ml.core.contract import load_contract
 from e2e_ml.core.features import feature_frame
-from e2e_ml.core.model import MAX_CATEGORIES, TrainingParams, build_model, predict_scores, train
+from e2e_ml.core.model import (
+    MAX_CATEGORIES,
+    TrainingParams,
+    build_model,
+    feature_importance,
+    predict_scores,
+    segment_quality,
+    train,
+)
 
 
 def orders_contract(tmp_path: Path, training: dict | None = None, zone: str = "UTC"):
@@ -139,3 +147,22 @@ def test_calendar_features_are_read_on_the_contracts_local_clock(tmp_path):
     # (Mar 8) 15:00 UTC is 10:00 (UTC-5) on Monday.
     assert calendar.to_numpy().tolist() == [[20.0, 6.0], [10.0, 0.0]]
     assert contract.model_inputs[-2:] == ["calendar_hour", "calendar_day_of_week"]
+
+
+def test_importance_and_quality_per_segment_say_what_matters_and_where_it_errs(tmp_path):
+    contract = orders_contract(tmp_path)
+    result = train(orders(), contract, TrainingParams(max_iter=40))
+    importance = feature_importance(result.model, result.holdout, contract)
+    assert set(importance["feature"]) == set(contract.model_inputs)
+    ranked = importance["feature"].tolist()
+    assert set(ranked[:2]) == {"days_since_previous", "channel"}, importance  # the inputs with signal
+    assert importance.set_index("feature").loc["basket", "importance"] < 0.02  # noise is not used
+
+    quality = segment_quality(result.model, result.holdout, contract, "channel")
+    assert set(quality["segment"]) == {"app", "web", "phone", "partner"}
+    assert quality["rows"].sum() == len(result.holdout)
+    by_channel = quality.set_index("segment")
+    assert by_channel.loc["app", "actual_mean"] > by_channel.loc["partner", "actual_mean"]
+    assert by_channel["roc_auc"].between(0.5, 1).all()
+    binned = segment_quality(result.model, result.holdout, contract, "days_since_previous")
+    assert "(missing)" in set(binned["segment"]) and len(binned) > 5  # deciles, and first orders
