@@ -45,11 +45,11 @@ def report(tmp_path_factory):
 def test_dashboard_renders_every_chart_with_data_and_nothing_from_the_network(report, tmp_path):
     outputs, _ = report
     page = visit(outputs / "report" / "dashboard.html", screenshot=tmp_path / "dashboard.png")
-    assert page.rendered == "6"
+    assert page.rendered == "8"
     assert page.console_errors == []
     assert page.failed_requests == []
     assert all(url.startswith("file://") for url in page.requests), page.requests
-    assert len(page.marks_per_chart) == 6 and all(marks > 0 for marks in page.marks_per_chart)
+    assert len(page.marks_per_chart) == 8 and all(marks > 0 for marks in page.marks_per_chart)
     for text in page.texts_per_chart:
         assert "yet" not in text and "No alerts" not in text
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
