@@ -10,6 +10,7 @@ from e2e_ml.resources.storage import StorageLocation
 
 REFERENCE_DAYS = 14
 PREDICTION_REFERENCE_DAYS = 7
+MIN_PREDICTION_REFERENCE_DAYS = 3  # the first champions change daily: their scores are no reference yet
 PSI_THRESHOLD = 0.2
 P_VALUE_THRESHOLD = 0.01
 POSITIVE_RATE_SHIFT = 0.10
@@ -70,14 +71,18 @@ def feature_drift_check(
 @dg.asset_check(
     asset="daily_predictions",
     description=f"Scores and positive rate in line with the previous {PREDICTION_REFERENCE_DAYS} days "
-    f"(score PSI <= {PSI_THRESHOLD}, positive rate within {POSITIVE_RATE_SHIFT:.0%}).",
+    f"(score PSI <= {PSI_THRESHOLD}, positive rate within {POSITIVE_RATE_SHIFT:.0%}); judged once "
+    f"{MIN_PREDICTION_REFERENCE_DAYS} of them were scored.",
 )
 def prediction_drift(context: dg.AssetCheckExecutionContext, outputs: StorageLocation) -> dg.AssetCheckResult:
     daily_predictions, reference, days = day_and_reference(
         outputs, "daily_predictions", context.partition_key, ["score", "predicted"], PREDICTION_REFERENCE_DAYS
     )
-    if reference.empty or daily_predictions.empty:
-        return dg.AssetCheckResult(passed=True, metadata={"reference_days": "none yet"})
+    if len(days) < MIN_PREDICTION_REFERENCE_DAYS or daily_predictions.empty:
+        return dg.AssetCheckResult(
+            passed=True,
+            metadata={"reference_days": f"{len(days)} scored, {MIN_PREDICTION_REFERENCE_DAYS} needed"},
+        )
     psi = population_stability(reference["score"], daily_predictions["score"], categorical=False)
     test, statistic, p_value = distribution_test(
         reference["score"], daily_predictions["score"], categorical=False

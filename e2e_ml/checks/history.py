@@ -34,11 +34,12 @@ def read_sample(
     store: StorageLocation, asset: str, partition_keys: list[str], columns: list[str], rows_per_day: int
 ) -> tuple[pd.DataFrame, list[str]]:
     """The days that exist, at most `rows_per_day` rows of each (a fixed random sample), and
-    which days those were: a drift statistic's memory and power then do not grow with day size."""
+    which days had rows: a drift statistic's memory and power then do not grow with day size."""
     present = store.present_partitions(asset, partition_keys)
-    days = [sample_rows(read_day(store, asset, key, columns), rows_per_day) for key in present]
-    non_empty = [day for day in days if len(day)]
-    return (pd.concat(non_empty, ignore_index=True) if non_empty else pd.DataFrame(columns=columns)), present
+    days = {key: sample_rows(read_day(store, asset, key, columns), rows_per_day) for key in present}
+    non_empty = {key: day for key, day in days.items() if len(day)}
+    sample = pd.concat(non_empty.values(), ignore_index=True) if non_empty else pd.DataFrame(columns=columns)
+    return sample, list(non_empty)
 
 
 def sample_rows(frame: pd.DataFrame, rows: int) -> pd.DataFrame:

@@ -45,11 +45,11 @@ def test_corrupt_file_alerts_as_a_contract_violation(watched):
 
 def test_prediction_drift_alerts_once(watched):
     deployment = watched()
-    deployment.land("covariate_drift@4", days=5)
+    deployment.land("covariate_drift@5", days=6)  # judged once three days were scored
     deployment.tick()
     deployment.tick()
     drift = [a for a in deployment.alerts if "prediction_drift" in a]
-    assert drift == ["[WARN] Check prediction_drift failed on daily_predictions for 2026-03-06"]
+    assert drift == ["[WARN] Check prediction_drift failed on daily_predictions for 2026-03-07"]
     payload = deployment.server.requests[deployment.alerts.index(drift[0])].json()
     assert "score_psi" in payload["blocks"][1]["text"]["text"]
 
