@@ -76,6 +76,8 @@ def report_extract(
         tables["fact_alerts"],
         tables["fact_feature_importance"],
         tables["fact_segment_quality"],
+        title=f"e2e-ml: {contract.load().name} predictions",
+        target=contract.load().roles.target,
     )
     dashboard = outputs.write("report/dashboard.html", html.encode())
     summary = tables["fact_daily_predictions"]

@@ -13,6 +13,7 @@ from e2e_ml.core.model import (
     Promotion,
     TrainingParams,
     decide_promotion,
+    diagnostic_segment,
     evaluate,
     feature_importance,
     segment_quality,
@@ -84,6 +85,7 @@ def trained_model(
         if incumbent
         else {}
     )
+    importance = feature_importance(result.model, result.holdout, spec)
     logged = mlflow.log_model(
         model=result.model,
         model_name=contract.model_name,
@@ -107,8 +109,10 @@ def trained_model(
         run_name=f"{spec.name}-{day}",
         version_tags={TRAINED_FOR: day},
         tables={
-            "feature_importance": feature_importance(result.model, result.holdout, spec),
-            "segment_quality": segment_quality(result.model, result.holdout, spec, result.segments[0]),
+            "feature_importance": importance,
+            "segment_quality": segment_quality(
+                result.model, result.holdout, spec, diagnostic_segment(importance, result.holdout, spec)
+            ),
         },
     )
     promotion = decide_promotion(

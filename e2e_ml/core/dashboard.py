@@ -18,6 +18,7 @@ import vl_convert
 from e2e_ml.core.contract import Task
 
 WIDTH = 720
+MIN_SEGMENT_ROWS = 30  # a metric on fewer rows is noise, not a finding
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,13 @@ def build_dashboard(
     alerts: pd.DataFrame,
     importance: pd.DataFrame | None = None,
     segments: pd.DataFrame | None = None,
-    title: str = "e2e-ml: churn predictions",
+    title: str = "e2e-ml predictions",
+    target: str = "the target",
 ) -> str:
+    """The page; `target` names what is predicted (the contract's target column) in its stories."""
     sections = [
-        _predictions(daily, task),
-        _outcomes(daily, task),
+        _predictions(daily, task, target),
+        _outcomes(daily, task, target),
         _models(versions, task),
         _importance(pd.DataFrame() if importance is None else importance, task),
         _segments(pd.DataFrame() if segments is None else segments, task),
@@ -64,11 +67,11 @@ def _days(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(date=pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d"))
 
 
-def _predictions(daily: pd.DataFrame, task: Task) -> Section:
+def _predictions(daily: pd.DataFrame, task: Task, target: str) -> Section:
     story = (
-        "Players scored each day, and the share the model flags as likely to churn in the next 7 days."
+        f"Rows scored each day, and the share the model flags as positive for {target}."
         if task == "classification"
-        else "Rows scored each day, and the mean predicted value."
+        else f"Rows scored each day, and the mean predicted {target}."
     )
     if daily.empty:
         return Section("Predictions per day", story, _empty("No predictions yet"))
@@ -78,7 +81,7 @@ def _predictions(daily: pd.DataFrame, task: Task) -> Section:
         y=alt.Y("rows:Q", title="Rows scored"), tooltip=["date", "rows", "model_versions"]
     )
     second = "predicted_positive_rate" if task == "classification" else "mean_score"
-    label = "Flagged as churning (share)" if task == "classification" else "Mean prediction"
+    label = f"Flagged {target} (share)" if task == "classification" else "Mean prediction"
     line = base.mark_line(point=True, color="#d62728").encode(
         y=alt.Y(f"{second}:Q", title=label, axis=alt.Axis(format=".0%" if task == "classification" else "")),
         tooltip=["date", alt.Tooltip(f"{second}:Q", format=".3f")],
@@ -87,10 +90,10 @@ def _predictions(daily: pd.DataFrame, task: Task) -> Section:
     return Section("Predictions per day", story, chart)
 
 
-def _outcomes(daily: pd.DataFrame, task: Task) -> Section:
+def _outcomes(daily: pd.DataFrame, task: Task, target: str) -> Section:
     if task == "classification":
         story = (
-            "Once outcomes are known: the mean predicted churn probability against the churn rate observed."
+            f"Once outcomes are known: the mean predicted probability of {target} against the rate observed."
         )
         columns = {"mean_score": "predicted", "actual_positive_rate": "actual"}
     else:
@@ -114,7 +117,7 @@ def _outcomes(daily: pd.DataFrame, task: Task) -> Section:
         .mark_line(point=True)
         .encode(
             x=alt.X("date:O", title="Day"),
-            y=alt.Y("value:Q", title="Churn rate" if task == "classification" else "RMSE"),
+            y=alt.Y("value:Q", title=f"{target} rate" if task == "classification" else "RMSE"),
             color=alt.Color("series:N", title=None),
             tooltip=[
                 "date",
@@ -191,11 +194,15 @@ def _segments(segments: pd.DataFrame, task: Task) -> Section:
     column = str(segments["segment_column"].iloc[0]) if len(segments) else "segment"
     story = (
         f"Where the champion errs: its {'ROC AUC' if metric == 'roc_auc' else 'RMSE'} on its holdout "
-        f"day per {column} (the most informative input; the 25 largest segments)."
+        f"day per {column} (its most important input that splits a day into few segments; "
+        f"the 25 largest of at least {MIN_SEGMENT_ROWS} rows)."
     )
-    if segments.empty or metric not in segments or segments[metric].isna().all():
+    if segments.empty or metric not in segments:
         return Section("Quality by segment", story, _empty("No champion yet"))
-    top = segments.nlargest(25, "rows")
+    judged = segments[(segments["rows"] >= MIN_SEGMENT_ROWS) & segments[metric].notna()]
+    if judged.empty:
+        return Section("Quality by segment", story, _empty(f"No segment of {MIN_SEGMENT_ROWS} rows or more"))
+    top = judged.nlargest(25, "rows")
     chart = (
         alt.Chart(top)
         .mark_bar(color="#72b7b2")

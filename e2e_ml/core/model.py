@@ -323,6 +323,20 @@ def feature_importance(model: Any, holdout: pd.DataFrame, contract: Contract) ->
     return frame.sort_values("importance", ascending=False, ignore_index=True)
 
 
+MAX_DIAGNOSTIC_SEGMENTS = 50  # a category with more values than this says little per value in a day
+
+
+def diagnostic_segment(importance: pd.DataFrame, holdout: pd.DataFrame, contract: Contract) -> str:
+    """The input to break quality down by: the most important one that splits a day into
+    readable segments (a number, cut into deciles, or a category of few values)."""
+    inputs = feature_frame(holdout, contract)
+    for column in [*importance["feature"], *contract.model_inputs]:
+        if column in contract.categorical_features and inputs[column].nunique() > MAX_DIAGNOSTIC_SEGMENTS:
+            continue
+        return str(column)
+    return contract.model_inputs[0]
+
+
 def segment_quality(model: Any, holdout: pd.DataFrame, contract: Contract, column: str) -> pd.DataFrame:
     """The primary metric on the holdout day per value (or decile) of `column`: where the model errs."""
     metric, _ = PRIMARY_METRIC[contract.roles.task]

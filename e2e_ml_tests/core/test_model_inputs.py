@@ -14,6 +14,7 @@ from e2e_ml.core.model import (
     MAX_CATEGORIES,
     TrainingParams,
     build_model,
+    diagnostic_segment,
     feature_importance,
     predict_scores,
     segment_quality,
@@ -166,3 +167,11 @@ def test_importance_and_quality_per_segment_say_what_matters_and_where_it_errs(t
     assert by_channel["roc_auc"].between(0.5, 1).all()
     binned = segment_quality(result.model, result.holdout, contract, "days_since_previous")
     assert "(missing)" in set(binned["segment"]) and len(binned) > 5  # deciles, and first orders
+
+
+def test_quality_is_broken_down_by_an_input_that_splits_a_day_into_few_segments(tmp_path):
+    contract = orders_contract(tmp_path)
+    holdout = orders(days=1)
+    importance = pd.DataFrame({"feature": ["device", "channel", "basket", "days_since_previous"]})
+    assert diagnostic_segment(importance, holdout, contract) == "channel"  # 4,000 devices say little
+    assert diagnostic_segment(importance.iloc[2:], holdout, contract) == "basket"  # a number: deciles
