@@ -8,10 +8,11 @@ from e2e_ml.core.contract import load_contract
 from e2e_ml.deployments import Settings
 
 GRAPH_SETTINGS = Settings.from_env()
+GRAPH_CONTRACT = load_contract(GRAPH_SETTINGS.contract)
 # The contract may set its own window; else the deployment's (E2E_ML_TRAINING_WINDOW_DAYS).
-TRAINING_WINDOW_DAYS = (
-    load_contract(GRAPH_SETTINGS.contract).training.window_days or GRAPH_SETTINGS.training_window_days
-)
+TRAINING_WINDOW_DAYS = GRAPH_CONTRACT.training.window_days or GRAPH_SETTINGS.training_window_days
+# Labels arrive late: the days read reach back by the delay, so the window holds that many labelled days.
+LABEL_DELAY_DAYS = GRAPH_CONTRACT.time.label_delay_days
 
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=GRAPH_SETTINGS.start_date.isoformat(), timezone="UTC"
@@ -21,7 +22,7 @@ daily_partitions = dg.DailyPartitionsDefinition(
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", dg.BetaWarning)  # the first days have no days before them
     training_window = dg.TimeWindowPartitionMapping(
-        start_offset=-TRAINING_WINDOW_DAYS,
+        start_offset=-(TRAINING_WINDOW_DAYS + LABEL_DELAY_DAYS),
         end_offset=-1,
         allow_nonexistent_upstream_partitions=True,
     )

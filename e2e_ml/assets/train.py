@@ -1,6 +1,7 @@
 """trained_model: a challenger trained on the days before D, promoted only if no worse."""
 
 import hashlib
+from datetime import date
 
 import dagster as dg
 import pandas as pd
@@ -42,9 +43,9 @@ class TrainingConfig(dg.Config):
     ins={"clean_dataset": dg.AssetIn(partition_mapping=training_window)},
     check_specs=[quality_spec],
     group_name="train",
-    description=f"Model trained on up to {TRAINING_WINDOW_DAYS} clean days before the partition's day, "
-    "judged on the latest of them beside naive baselines and the model that would otherwise score "
-    "the day, tracked in MLflow.",
+    description=f"Model trained on up to {TRAINING_WINDOW_DAYS} labelled days known before the "
+    "partition's day (the contract's label delay applies), judged on the latest of them beside naive "
+    "baselines and the model that would otherwise score the day, tracked in MLflow.",
 )
 def trained_model(
     context: dg.AssetExecutionContext,
@@ -54,7 +55,8 @@ def trained_model(
     mlflow: MlflowTracking,
 ) -> dg.MaterializeResult:
     spec, day = contract.load(), context.partition_key
-    history = labelled(clean_dataset, spec) if len(clean_dataset) else clean_dataset
+    known_by = date.fromisoformat(day)
+    history = labelled(clean_dataset, spec, known_by) if len(clean_dataset) else clean_dataset
     days = sorted(event_days(history, spec).unique()) if len(history) else []
     if len(days) < config.min_training_days:
         context.log.warning(

@@ -54,12 +54,15 @@ class TimeRules:
 
     `zone` is the zone of the business day (and of timestamps that land without an offset);
     `landing_day`: `checked` rejects a row whose day is not its landing day, `authoritative`
-    trusts the landing zone's day; `epoch` names columns landed as numbers since 1970 (UTC).
+    trusts the landing zone's day; `epoch` names columns landed as numbers since 1970 (UTC);
+    `label_delay_days`: a row's label is known only that many days after its day (a churn
+    label "in the next 7 days" is known 7 days later), so no model learns it before then.
     """
 
     zone: str = LAKE_TIME_ZONE
     landing_day: LandingDay = "checked"
     epoch: dict[str, EpochUnit] = field(default_factory=dict)
+    label_delay_days: int = 0
 
 
 CALENDAR_PARTS = ("hour", "day_of_week", "day_of_month", "month")
@@ -224,7 +227,10 @@ def _time_rules(path: Path, raw: dict) -> TimeRules:
         zone=str(raw.get("zone", LAKE_TIME_ZONE)),
         landing_day=raw.get("landing_day", "checked"),
         epoch={str(column): unit for column, unit in (raw.get("epoch") or {}).items()},
+        label_delay_days=int(raw.get("label_delay_days", 0)),
     )
+    if rules.label_delay_days < 0:
+        raise ContractError(f"{path}: time.label_delay_days must be 0 or more")
     try:
         ZoneInfo(rules.zone)
     except (ZoneInfoNotFoundError, ValueError) as error:

@@ -72,7 +72,8 @@ def naive_backtest(
     scores: dict[str, list[np.ndarray]] = {}
     actual: list[np.ndarray] = []
     for day in scored_days:
-        window = (days < day) & (days >= day - timedelta(days=window_days))
+        delay = timedelta(days=contract.time.label_delay_days)  # labels known before `day` only
+        window = (days + delay < day) & (days + delay >= day - timedelta(days=window_days))
         today = days == day
         if not window.any() or not today.any():
             continue

@@ -204,3 +204,30 @@ def test_mlflow_unreachable_fails_the_run_clearly_and_moves_no_champion(tmp_path
     client = mlflow.MlflowClient(settings.tracking_uri, settings.tracking_uri)
     assert str(client.get_model_version_by_alias("e2e-ml-game_telemetry", "champion").version) == "1"
     assert len(client.search_model_versions("name = 'e2e-ml-game_telemetry'")) == 1
+
+
+def test_a_label_delay_keeps_unknown_labels_out_of_training_and_judging(tmp_path):
+    """churned_next_7d-like labels known days later: trained_model[D] uses only days whose label
+    was known before D, checked on the rows the model actually saw (its MLflow evidence)."""
+    doc = yaml.safe_load(DEFAULT_CONTRACT.read_text())
+    doc["time"] = {"label_delay_days": 2}
+    contract = tmp_path / "delayed.yaml"
+    contract.write_text(yaml.safe_dump(doc, sort_keys=False))
+    settings = lab_for(tmp_path / "home", contract=contract, days=6)
+    with dg.instance_for_test() as instance:
+        lab = Lab(settings, build_definitions(settings), instance)
+        statuses = [lab.metadata(lab.run(day), "trained_model")["status"] for day in range(6)]
+    assert statuses[:4] == ["insufficient history"] * 4  # day 3 knows only day 0's labels
+    client = mlflow.MlflowClient(settings.tracking_uri, settings.tracking_uri)
+    clean = pd.concat(
+        pd.read_parquet(path)
+        for path in sorted((Path(settings.lake_url) / "clean_dataset").glob("*/part.parquet"))
+    )
+    for version in client.search_model_versions("name = 'e2e-ml-game_telemetry'"):
+        day = date.fromisoformat(version.tags["trained_for"])
+        params = client.get_run(version.run_id).data.params
+        assert params["window_end"] == (day - timedelta(days=3)).isoformat()
+        known = clean[
+            (clean["event_date"].dt.date <= day - timedelta(days=3)) & clean["churned_next_7d"].notna()
+        ]
+        assert int(params["train_rows"]) + int(params["holdout_rows"]) == len(known)
