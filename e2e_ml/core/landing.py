@@ -119,7 +119,7 @@ def name_pattern_layout(pattern: str) -> Layout:
         date_regex = date_regex.replace(re.escape(directive), f"(?P<{group}>{digits})", 1)
 
     def wildcard(text: str) -> str:
-        return ".*".join(re.escape(part) for part in text.split("*")).replace(".*", "[^/]*")
+        return "[^/]*".join(re.escape(part) for part in text.split("*"))
 
     regex = re.compile(f"(?:[^/]+/)*{wildcard(found['head'])}{date_regex}{wildcard(found['tail'])}")
     return Layout(f"file names like {pattern}", _matched_day(regex))
@@ -147,11 +147,6 @@ def layout_named(spec: str) -> Layout:
     if spec not in LAYOUTS:
         raise ValueError(f"landing layout {spec!r}: expected one of {', '.join(LAYOUTS)} or name:<pattern>")
     return LAYOUTS[spec]
-
-
-def day_of(name: str) -> date | None:
-    """The day of a name in the default layout, YYYY/MM/DD/; None if off-layout."""
-    return LAYOUTS["ymd"].day_of(name)
 
 
 def day_fingerprints(files: Iterable[LandedFile]) -> dict[str, str]:

@@ -6,7 +6,6 @@ from e2e_ml.core.landing import (
     LAYOUTS,
     changed_days,
     day_fingerprints,
-    day_of,
     decode_cursor,
     encode_cursor,
     layout_named,
@@ -14,6 +13,7 @@ from e2e_ml.core.landing import (
 
 
 def test_day_comes_from_the_path_prefix():
+    day_of = LAYOUTS["ymd"].day_of
     assert day_of("2026/01/31/dump.csv") == date(2026, 1, 31)
     assert day_of("2026/02/30/dump.csv") is None  # not a date
     assert day_of("dump.csv") is None
