@@ -47,6 +47,16 @@ def segment_keys(inputs: pd.DataFrame, columns: Sequence[str], edges: dict[str, 
     return key
 
 
+def bin_label(key: str, edges: np.ndarray) -> str:
+    """A person's name for a decile key: the range of values it holds."""
+    if key == MISSING:
+        return key
+    index = int(key)
+    low = f"{edges[index - 1]:g}" if index > 0 else "-inf"
+    high = f"{edges[index]:g}" if index < len(edges) else "inf"
+    return f"[{low}, {high})"
+
+
 def fit_segment_rates(inputs: pd.DataFrame, target: pd.Series, columns: Sequence[str]) -> SegmentRates:
     numeric = [c for c in columns if pd.api.types.is_numeric_dtype(inputs[c])]
     edges = {c: decile_edges(inputs[c]) for c in numeric}

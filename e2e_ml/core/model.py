@@ -24,7 +24,7 @@ from sklearn.metrics import (
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from e2e_ml.core.baselines import SegmentRates, decile_edges, fit_segment_rates, segment_keys
+from e2e_ml.core.baselines import SegmentRates, bin_label, decile_edges, fit_segment_rates, segment_keys
 from e2e_ml.core.contract import Contract, Task
 from e2e_ml.core.features import event_days, feature_frame, labelled, split_by_time, target
 
@@ -355,7 +355,7 @@ def segment_quality(model: Any, holdout: pd.DataFrame, contract: Contract, colum
         rows.append(
             {
                 "segment_column": column,
-                "segment": str(segment),
+                "segment": bin_label(str(segment), edges[column]) if edges else str(segment),
                 "rows": len(group),
                 "actual_mean": float(group["actual"].mean()),
                 "score_mean": float(group["score"].mean()),

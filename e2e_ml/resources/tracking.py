@@ -28,6 +28,7 @@ TRAINED_FOR = "trained_for"  # version tag: the day a version was trained to sco
 PROMOTED = "promoted"
 DIAGNOSTICS = "diagnostics"  # run artifacts: tables that say where a model is weak
 MLFLOW_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 # skops refuses to load types it does not know. Ours: the gradient-boosting predictor, and what
 # the model keeps for its native categories (a partial of sklearn's check_array; skops audits
 # the function a partial wraps on its own, so trusting `partial` admits nothing else) and dtypes.
@@ -179,7 +180,8 @@ class MlflowTracking(dg.ConfigurableResource):
 
     def load(self, model_name: str, model_version: str) -> Any:
         self._activate()
-        return mlflow.sklearn.load_model(f"models:/{model_name}/{model_version}")
+        with _no_progress_bars():
+            return mlflow.sklearn.load_model(f"models:/{model_name}/{model_version}")
 
     def champion_table(self, model_name: str, name: str) -> pd.DataFrame:
         """A diagnostics table the champion's run logged, with its version; empty if none."""
@@ -188,7 +190,8 @@ class MlflowTracking(dg.ConfigurableResource):
             return pd.DataFrame()
         self._activate()
         try:
-            text = mlflow.artifacts.load_text(f"runs:/{champion.run_id}/{DIAGNOSTICS}/{name}.json")
+            with _no_progress_bars():
+                text = mlflow.artifacts.load_text(f"runs:/{champion.run_id}/{DIAGNOSTICS}/{name}.json")
         except (MlflowException, OSError):
             return pd.DataFrame()  # trained before diagnostics were logged
         table = pd.read_json(io.StringIO(text), orient="records", dtype=False)
@@ -235,6 +238,20 @@ def _environment_unchanged() -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """MLflow draws a download progress bar per artifact on stderr, between the pipeline's lines."""
+    saved = os.environ.get(PROGRESS_BAR)
+    os.environ[PROGRESS_BAR] = "false"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(PROGRESS_BAR, None)
+        else:
+            os.environ[PROGRESS_BAR] = saved
 
 
 def _pip_requirements() -> list[str]:

@@ -167,6 +167,8 @@ def test_importance_and_quality_per_segment_say_what_matters_and_where_it_errs(t
     assert by_channel["roc_auc"].between(0.5, 1).all()
     binned = segment_quality(result.model, result.holdout, contract, "days_since_previous")
     assert "(missing)" in set(binned["segment"]) and len(binned) > 5  # deciles, and first orders
+    ranges = [label for label in binned["segment"] if label != "(missing)"]
+    assert all(label.startswith("[") and label.endswith(")") for label in ranges), ranges
 
 
 def test_quality_is_broken_down_by_an_input_that_splits_a_day_into_few_segments(tmp_path):
