@@ -44,7 +44,7 @@ def read_dump(name: str, content: bytes) -> ReadDump:
     if compression is not None:
         try:
             content = DECOMPRESSORS[compression](content)
-        except (OSError, EOFError, zlib.error, zstandard.ZstdError) as error:
+        except (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError) as error:
             raise UnreadableFileError(f"{name}: not a readable .{compression} file ({error})") from error
         if not content:
             raise UnreadableFileError(f"{name}: empty file (0 bytes once decompressed)")
@@ -144,6 +144,19 @@ def _records_frame(records: Iterable[Any]) -> pl.DataFrame:
     )
 
 
+def _unzstd(content: bytes) -> bytes:
+    """Every frame of a zstd file, one after the other; a frame cut short is an error, not
+    fewer rows (zstandard's streaming readers stop quietly at the cut)."""
+    parts, rest = [], content
+    while rest:
+        frame = zstandard.ZstdDecompressor().decompressobj()
+        parts.append(frame.decompress(rest))
+        if not frame.eof:
+            raise zstandard.ZstdError("truncated: a frame ends before its end mark")
+        rest = frame.unused_data
+    return b"".join(parts)
+
+
 # One small reader per format and one decompressor per suffix: a new shape is one entry here.
 READERS: dict[str, Callable[[bytes], tuple[pl.DataFrame, int]]] = {
     "csv": _read_delimited,
@@ -157,7 +170,7 @@ TEXT_FORMATS = ("csv", "tsv", "jsonl", "ndjson")
 DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
     "gz": gzip.decompress,
     "bz2": bz2.decompress,
-    "zst": lambda content: zstandard.ZstdDecompressor().decompressobj().decompress(content),
+    "zst": _unzstd,
 }
 
 

@@ -171,6 +171,8 @@ def test_plain_avro_records_are_rows():
         ("d/a.csv.gz", gzipped(CSV)[:-12], "not a readable .gz file"),
         ("d/a.csv.gz", b"not gzip at all", "not a readable .gz file"),
         ("d/a.csv.zst", b"not zstd", "not a readable .zst file"),
+        ("d/a.csv.zst", zstandard.ZstdCompressor().compress(CSV)[:-4], "truncated"),  # not fewer rows
+        ("d/a.csv.bz2", bz2.compress(CSV)[:-8], "not a readable .bz2 file"),
         ("d/a.csv.gz", gzipped(b""), "empty file (0 bytes once decompressed)"),
         ("d/a.avro", b"Obj\x01 broken", "not a readable avro file"),
         ("d/a.gz", gzipped(CSV), "unknown format"),
@@ -180,3 +182,9 @@ def test_broken_compressed_and_avro_files_are_refused_with_the_reason(name, cont
     with pytest.raises(UnreadableFileError) as refused:
         read_dump(name, content)
     assert name in str(refused.value) and reason in str(refused.value)
+
+
+def test_a_zstd_file_of_several_frames_reads_whole():
+    half = CSV.index(b"p000002")
+    frames = zstandard.ZstdCompressor().compress(CSV[:half]) + zstandard.ZstdCompressor().compress(CSV[half:])
+    assert read_dump("d/a.csv.zst", frames).rows["player_id"].to_list() == ["p000001", "p000002"]
