@@ -41,7 +41,8 @@ def report_extract(
     lake: StorageLocation,
     outputs: StorageLocation,
 ) -> dg.MaterializeResult:
-    task, zone = contract.load().roles.task, contract.load().time.zone
+    spec = contract.load()
+    task, zone = spec.roles.task, spec.time.zone
     days = run_days(context.run.tags)
     summary_before = previous_table(outputs, "fact_daily_predictions")
     quality_before = previous_table(outputs, "fact_file_quality")
@@ -76,8 +77,8 @@ def report_extract(
         tables["fact_alerts"],
         tables["fact_feature_importance"],
         tables["fact_segment_quality"],
-        title=f"e2e-ml: {contract.load().name} predictions",
-        target=contract.load().roles.target,
+        title=f"e2e-ml: {spec.name} predictions",
+        target=spec.roles.target,
     )
     dashboard = outputs.write("report/dashboard.html", html.encode())
     summary = tables["fact_daily_predictions"]

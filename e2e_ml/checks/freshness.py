@@ -38,13 +38,21 @@ def freshness_evaluation(
     files: list[LandedFile], now: datetime, policy: MonitoringPolicy
 ) -> dg.AssetCheckEvaluation:
     passed, metadata = freshness_verdict(files, now, policy.max_silence_hours)
+    description = None if passed else "no new data in the landing zone for longer than its cadence allows"
+    return landed_files_evaluation(FRESH, passed, metadata, description)
+
+
+def landed_files_evaluation(
+    check_name: str, passed: bool, metadata: dict, description: str | None
+) -> dg.AssetCheckEvaluation:
+    """A verdict on the landing zone, as the landing-zone sensor reports it every tick (ERROR)."""
     return dg.AssetCheckEvaluation(
         asset_key=landed_files.key,
-        check_name=FRESH,
+        check_name=check_name,
         passed=passed,
         metadata=metadata,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=None if passed else "no new data in the landing zone for longer than its cadence allows",
+        description=description,
     )
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from e2e_ml.checks.freshness import landed_files
+from e2e_ml.checks.freshness import landed_files, landed_files_evaluation
 from e2e_ml.core.landing import LandedFile
 from e2e_ml.resources.storage import LandingZone
 
@@ -18,15 +18,7 @@ SHOWN = 20  # names listed in the metadata; the count covers all
 
 
 def placement_evaluation(files: list[LandedFile]) -> dg.AssetCheckEvaluation:
-    passed, metadata, description = _placement(files)
-    return dg.AssetCheckEvaluation(
-        asset_key=landed_files.key,
-        check_name=FILES_PLACED,
-        passed=passed,
-        metadata=metadata,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=description,
-    )
+    return landed_files_evaluation(FILES_PLACED, *_placement(files))
 
 
 def _placement(files: list[LandedFile]) -> tuple[bool, dict, str | None]:
