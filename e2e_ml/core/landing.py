@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import cache
 from typing import Literal
 
 MAX_NAME_LENGTH = 1024
@@ -46,7 +47,9 @@ class Layout:
 
     description: str
     day_of: Callable[[str], date | None]
-    day_prefix: Callable[[date], str] | None = None  # None: any folder may hold any day
+    # The folders that hold a day's files, and a month's: None when any folder may hold any day.
+    day_prefix: Callable[[date], str] | None = None
+    month_prefix: Callable[[date], str] | None = None
 
     def place(self, name: str, size: int, version: str, modified: datetime | None = None) -> LandedFile:
         day = self.day_of(name)
@@ -132,7 +135,12 @@ HIVE = re.compile(
 EVENT_HUBS_CAPTURE = re.compile(r"[^/]+/[^/]+/[^/]+/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/\d{2}/\d{2}/[^/]+")
 # One entry per layout: `E2E_ML_LANDING_LAYOUT` names one, or `name:<pattern>` for name_pattern_layout.
 LAYOUTS: dict[str, Layout] = {
-    "ymd": Layout("YYYY/MM/DD/[HH/]<file>", _matched_day(YMD), lambda day: f"{day:%Y/%m/%d}/"),
+    "ymd": Layout(
+        "YYYY/MM/DD/[HH/]<file>",
+        _matched_day(YMD),
+        day_prefix=lambda day: f"{day:%Y/%m/%d}/",
+        month_prefix=lambda day: f"{day:%Y/%m}/",
+    ),
     "hive": Layout("<key>=YYYY-MM-DD/[<key>=HH/]<file>", _matched_day(HIVE)),
     "eventhubs": Layout(
         "Event Hubs Capture {namespace}/{hub}/{partition}/YYYY/MM/DD/hh/mm/<ss>",
@@ -141,6 +149,7 @@ LAYOUTS: dict[str, Layout] = {
 }
 
 
+@cache  # a name pattern compiles once, not at every listing
 def layout_named(spec: str) -> Layout:
     if spec.startswith("name:"):
         return name_pattern_layout(spec.removeprefix("name:"))

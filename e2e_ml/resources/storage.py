@@ -217,13 +217,13 @@ class LandingZone(StorageLocation):
 
     def list_recent(self, today: date) -> list[LandedFile]:
         """Names, sizes and versions only: listing never reads a file's content."""
-        prefix = layout_named(self.layout).day_prefix
+        layout = layout_named(self.layout)
         if not self.lookback_days:
             return self._list([""])
         since = today - timedelta(days=self.lookback_days)
-        months = pd.period_range(since, today, freq="M")
-        monthly = [f"{month.year:04d}/{month.month:02d}/" for month in months] if prefix else [""]
-        return [f for f in self._list(monthly) if f.day is None or f.day >= since]
+        months = pd.period_range(since, today, freq="M").to_timestamp()
+        prefixes = sorted({layout.month_prefix(month) for month in months}) if layout.month_prefix else [""]
+        return [f for f in self._list(prefixes) if f.day is None or f.day >= since]
 
     def list_day(self, day: date) -> list[LandedFile]:
         """Every name the layout places on `day`: data, and skipped names with their reason."""
