@@ -71,8 +71,8 @@ def naive_backtest(
     y = target(labelled_rows, contract)
     scores: dict[str, list[np.ndarray]] = {}
     actual: list[np.ndarray] = []
+    delay = timedelta(days=contract.time.label_delay_days)  # labels known before a day only
     for day in scored_days:
-        delay = timedelta(days=contract.time.label_delay_days)  # labels known before `day` only
         window = (days + delay < day) & (days + delay >= day - timedelta(days=window_days))
         today = days == day
         if not window.any() or not today.any():

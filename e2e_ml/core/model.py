@@ -24,7 +24,7 @@ from sklearn.metrics import (
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from e2e_ml.core.baselines import SegmentRates, bin_label, decile_edges, fit_segment_rates, segment_keys
+from e2e_ml.core.baselines import bin_label, decile_edges, fit_segment_rates, segment_keys
 from e2e_ml.core.contract import Contract, Task
 from e2e_ml.core.features import event_days, feature_frame, labelled, split_by_time, target
 
@@ -146,7 +146,9 @@ def train(clean: pd.DataFrame, contract: Contract, params: TrainingParams) -> Tr
         raise ValueError("training rows hold a single class; a classifier cannot be fitted")
     inputs = feature_frame(train_rows, contract)
     model = build_model(contract, params).fit(inputs, y_train)
-    segments = contract.training.segments or most_informative_segment(train_rows, contract)
+    segments = contract.training.segments or most_informative_segment(
+        inputs, y_train, event_days(train_rows, contract), contract.roles.task
+    )
     rates = fit_segment_rates(inputs, y_train, segments)
     y_holdout, task = target(holdout, contract), contract.roles.task
     return TrainedModel(
@@ -164,24 +166,23 @@ def train(clean: pd.DataFrame, contract: Contract, params: TrainingParams) -> Tr
     )
 
 
-def most_informative_segment(train_rows: pd.DataFrame, contract: Contract) -> tuple[str, ...]:
+def most_informative_segment(
+    inputs: pd.DataFrame, y: pd.Series, days: pd.Series, task: Task
+) -> tuple[str, ...]:
     """The input whose per-segment rate best predicts the latest training day from the days
     before it: chosen on training days only, so the holdout day stays unseen."""
-    inputs, y = feature_frame(train_rows, contract), target(train_rows, contract)
-    days = event_days(train_rows, contract)
-    earlier = days < days.max()
-    if earlier.all() or not earlier.any():
-        earlier = pd.Series(True, index=train_rows.index)  # a single day: judged in-sample
-    metric, _ = PRIMARY_METRIC[contract.roles.task]
-    best: tuple[str, ...] = (contract.model_inputs[0],)
-    best_value = float("nan")
-    for column in contract.model_inputs:
-        rates: SegmentRates = fit_segment_rates(inputs[earlier], y[earlier], (column,))
-        judged = ~earlier if (~earlier).any() else earlier
-        value = metrics_for(y[judged], rates.score(inputs[judged]), contract.roles.task)[metric]
-        if value == value and (best_value != best_value or beats(value, best_value, contract.roles.task)):
-            best, best_value = (column,), value
-    return best
+    judged = (days == days.max()).to_numpy()
+    learned = ~judged if (~judged).any() else judged  # a single day: judged in-sample
+    metric, higher_is_better = PRIMARY_METRIC[task]
+    values = {}
+    for column in inputs.columns:
+        rates = fit_segment_rates(inputs[learned], y[learned], (column,))
+        value = metrics_for(y[judged], rates.score(inputs[judged]), task)[metric]
+        if value == value:
+            values[column] = value
+    if not values:
+        return (str(inputs.columns[0]),)
+    return (str((max if higher_is_better else min)(values, key=values.__getitem__)),)
 
 
 def predict_scores(model: Any, rows: pd.DataFrame, contract: Contract) -> np.ndarray:
