@@ -56,7 +56,11 @@ class MlflowTracking(dg.ConfigurableResource):
     ui_url: str = "http://127.0.0.1:5000"  # where people open the MLflow UI, for links in metadata
 
     def _activate(self) -> str:
-        with _environment_unchanged():
+        # MLflow's URI setters also write MLFLOW_TRACKING_URI and MLFLOW_REGISTRY_URI into
+        # os.environ, for its subprocesses. Ours (a step process, a test's daemon) and
+        # `Settings.from_env` would read them as configuration, so they stay as they were; in this
+        # process MLflow's own global holds the URI and takes precedence.
+        with _environment_unchanged(*MLFLOW_URI_VARIABLES):
             mlflow.set_tracking_uri(self.tracking_uri)
             mlflow.set_registry_uri(self.tracking_uri)
         experiment = mlflow.get_experiment_by_name(self.experiment_name)
@@ -224,12 +228,9 @@ class MlflowTracking(dg.ConfigurableResource):
 
 
 @contextmanager
-def _environment_unchanged() -> Iterator[None]:
-    """MLflow's URI setters also write MLFLOW_TRACKING_URI and MLFLOW_REGISTRY_URI into
-    os.environ, for its subprocesses. Ours (a step process, a test's daemon) and
-    `Settings.from_env` would read them as configuration, so the environment stays as it was;
-    in this process MLflow's own global still holds the URI and takes precedence."""
-    saved = {name: os.environ.get(name) for name in MLFLOW_URI_VARIABLES}
+def _environment_unchanged(*names: str) -> Iterator[None]:
+    """These environment variables as they were before the block, whatever happened inside."""
+    saved = {name: os.environ.get(name) for name in names}
     try:
         yield
     finally:
@@ -243,15 +244,9 @@ def _environment_unchanged() -> Iterator[None]:
 @contextmanager
 def _no_progress_bars() -> Iterator[None]:
     """MLflow draws a download progress bar per artifact on stderr, between the pipeline's lines."""
-    saved = os.environ.get(PROGRESS_BAR)
-    os.environ[PROGRESS_BAR] = "false"
-    try:
+    with _environment_unchanged(PROGRESS_BAR):
+        os.environ[PROGRESS_BAR] = "false"
         yield
-    finally:
-        if saved is None:
-            os.environ.pop(PROGRESS_BAR, None)
-        else:
-            os.environ[PROGRESS_BAR] = saved
 
 
 def _pip_requirements() -> list[str]:
