@@ -13,6 +13,9 @@ import pandas as pd
 
 from e2e_ml.core.contract import Contract
 
+# The contract's calendar parts (CALENDAR_PARTS) as pandas names them; only the asked ones are computed.
+CALENDAR_ATTRIBUTES = {"hour": "hour", "day_of_week": "dayofweek", "day_of_month": "day", "month": "month"}
+
 
 def feature_frame(clean: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     """The model's inputs: floats for numbers (NaN when missing), text for categories (NaN when
@@ -21,14 +24,11 @@ def feature_frame(clean: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     categorical = {c: _text_or_missing(clean[c]) for c in contract.categorical_features}
     calendar = {}
     if contract.training.calendar:
-        local = local_times(clean, contract)
-        parts = {
-            "hour": local.dt.hour,
-            "day_of_week": local.dt.dayofweek,
-            "day_of_month": local.dt.day,
-            "month": local.dt.month,
+        local = local_times(clean, contract).dt
+        calendar = {
+            f"calendar_{part}": getattr(local, CALENDAR_ATTRIBUTES[part]).astype("float64")
+            for part in contract.training.calendar
         }
-        calendar = {f"calendar_{part}": parts[part].astype("float64") for part in contract.training.calendar}
     return pd.DataFrame({**numeric, **categorical, **calendar}, index=clean.index)[contract.model_inputs]
 
 
