@@ -1,5 +1,6 @@
 """The model lifecycle against a real MLflow store (SQLite): promotion, rejection, pin, rollback."""
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import yaml
 
 from e2e_ml.cli import main
 from e2e_ml.definitions import build_definitions
-from e2e_ml.demo import QUIET_LOGS
+from e2e_ml.demo import QUIET_LOGS, raise_alerts
 from e2e_ml.deployments import DEFAULT_CONTRACT, Settings, provision, resources_for
 from e2e_ml.simulate.land import land
 from e2e_ml.simulate.telemetry import SimulationConfig, simulate
@@ -97,6 +98,15 @@ def test_champion_moves_only_for_a_model_no_worse_and_respects_people(lab, capsy
     assert f"the champion (version {champion_on_4}" in (evaluation.description or "")
     assert weak_run.success, "a weak challenger never stops scoring"
     assert set(lab.predictions(4)["model_version"]) == {champion_on_4}
+    raise_alerts(lab.defs, lab.instance, {})  # the alert sensors' tick: the alert is sent
+    alerts = [json.loads(line) for line in lab.settings.alert_log.read_text().splitlines()]
+    sent = [
+        a
+        for a in alerts
+        if a["title"] == "Check no_quality_regression failed on trained_model for 2026-02-06"
+    ]
+    assert len(sent) == 1 and sent[0]["severity"] == "WARN"
+    assert f"the champion (version {champion_on_4}" in sent[0]["summary"]
 
     assert main(["model", "pin", "1"]) == 0  # a person rolls back and holds it
     assert "champion is version 1 (pinned" in capsys.readouterr().out
