@@ -73,15 +73,18 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             file_format=args.format,
             anomalies=anomalies,
+            label_delay_days=args.label_delay_days,
         )
         provision(settings)
-        with dg.build_resources({"landing": resources_for(settings)["landing_zone"]}) as resources:
+        zones = {role: resources_for(settings)[f"{role}_zone"] for role in ("landing", "outcomes")}
+        with dg.build_resources(zones) as resources:
             landed = land(
                 simulate(config),
                 resources.landing,
-                progress=lambda d: print(f"landed {d.name} ({d.rows} rows)"),
+                progress=lambda d: print(f"landed {d.name} ({d.rows} rows) in the {d.zone} zone"),
+                outcomes_zone=resources.outcomes,
             )
-        print(f"{len(landed)} dumps in {settings.landing_url}")
+        print(f"{len(landed)} dumps in {settings.landing_url} and {settings.outcomes_url}")
         return 0
 
     from e2e_ml.demo import run_demo
@@ -173,9 +176,16 @@ def run_azurite(port: int) -> int:
     return 0
 
 
-def _simulation_options(parser: argparse.ArgumentParser) -> None:
+def _simulation_options(parser: argparse.ArgumentParser, default_delay: int = 0) -> None:
     parser.add_argument("--players", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--label-delay-days",
+        type=int,
+        default=default_delay,
+        help="0: every row lands with its label; N: rows land without it and an outcomes feed "
+        "delivers each day's labels N days later",
+    )
     parser.add_argument(
         "--anomaly",
         action="append",

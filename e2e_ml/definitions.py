@@ -3,6 +3,7 @@
 import dagster as dg
 
 from e2e_ml.assets.ingest import ingest
+from e2e_ml.assets.outcomes import outcomes_feed
 from e2e_ml.assets.predict import daily_predictions
 from e2e_ml.assets.prepare import prepare
 from e2e_ml.assets.report import report_extract
@@ -17,6 +18,7 @@ from e2e_ml.sensors.landing_zone import landing_zone_sensor
 ASSETS: list[dg.AssetsDefinition | dg.AssetSpec] = [
     landed_files,
     ingest,
+    outcomes_feed,
     prepare,
     trained_model,
     daily_predictions,

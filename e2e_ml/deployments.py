@@ -28,7 +28,13 @@ from e2e_ml.resources.tracking import MlflowTracking
 
 DEFAULT_CONTRACT = Path(__file__).resolve().parent.parent / "contracts" / "game_telemetry.yaml"
 DEPLOYMENTS = ("local", "azurite", "azure")
-CLOUD_CONTAINERS = {"landing": "abfs://landing", "lake": "abfs://lake", "outputs": "abfs://outputs"}
+# Where upstream systems drop data, and (later) the outcomes that label it; the lake; the outputs.
+CLOUD_CONTAINERS = {
+    "landing": "abfs://landing",
+    "outcomes": "abfs://outcomes",
+    "lake": "abfs://lake",
+    "outputs": "abfs://outputs",
+}
 CREDENTIAL_VARIABLES = ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_KEY")
 
 
@@ -45,7 +51,7 @@ class Settings:
     quiet_seconds: int = 0  # a day runs only once its newest file is at least this old
     mlflow_tracking_uri: str | None = None
     mlflow_ui_url: str = "http://127.0.0.1:5000"
-    urls: dict[str, str] = field(default_factory=dict)  # overrides of landing, lake, outputs
+    urls: dict[str, str] = field(default_factory=dict)  # overrides of landing, outcomes, lake, outputs
     azure_account: str | None = None
     lake_account: str | None = None  # the ADLS Gen2 account, if not the Blob one
     credential_variables: tuple[str, ...] = ()  # which AZURE_STORAGE_* secrets are set
@@ -116,6 +122,10 @@ class Settings:
         return self.url("landing")
 
     @property
+    def outcomes_url(self) -> str:
+        return self.url("outcomes")
+
+    @property
     def lake_url(self) -> str:
         return self.url("lake")
 
@@ -161,14 +171,18 @@ def _positive(env: dict[str, str], name: str, default: int) -> int:
 def resources_for(settings: Settings) -> dict[str, Any]:
     lake = StorageLocation(url=settings.lake_url, account=settings.account("lake"))
     outputs = StorageLocation(url=settings.outputs_url, account=settings.account("outputs"))
-    return {
-        "landing_zone": LandingZone(
-            url=settings.landing_url,
-            account=settings.account("landing"),
+    zones = {
+        f"{role}_zone": LandingZone(
+            url=settings.url(role),
+            account=settings.account(role),
             lookback_days=settings.sensor_lookback_days,
             layout=settings.landing_layout,
             quiet_seconds=settings.quiet_seconds,
-        ),
+        )
+        for role in ("landing", "outcomes")
+    }
+    return {
+        **zones,
         "lake": lake,
         "outputs": outputs,
         "lake_io_manager": ParquetIOManager(store=lake),
@@ -230,7 +244,7 @@ def notifier_from_env(settings: Settings) -> Notifier:
 
 
 def provision(settings: Settings) -> None:
-    """Create what the deployment writes into: local folders, or the three containers."""
+    """Create what the deployment writes into: local folders, or the containers."""
     if settings.mlflow_tracking_uri is None:
         (settings.home / "mlflow").mkdir(parents=True, exist_ok=True)
     with dg.build_resources(

@@ -8,7 +8,7 @@ import pytest
 
 from e2e_ml.azurite import Azurite
 from e2e_ml.core.contract import Contract, load_contract
-from e2e_ml.deployments import DEFAULT_CONTRACT, Settings
+from e2e_ml.deployments import CLOUD_CONTAINERS, DEFAULT_CONTRACT, Settings
 
 START = date(2026, 1, 5)
 
@@ -37,7 +37,7 @@ def azurite_settings(home: Path, emulator: Azurite, monkeypatch: pytest.MonkeyPa
     return Settings(
         deployment="azurite",
         home=home,
-        urls={role: f"abfs://{role}-{suffix}" for role in ("landing", "lake", "outputs")},
+        urls={role: f"abfs://{role}-{suffix}" for role in CLOUD_CONTAINERS},
         credential_variables=("AZURE_STORAGE_CONNECTION_STRING",),
     )
 

@@ -8,7 +8,8 @@ import pandas as pd
 
 from e2e_ml.assets.partitions import TRAINING_WINDOW_DAYS, daily_partitions, training_window
 from e2e_ml.checks.quality import nothing_trained, quality_result, quality_spec
-from e2e_ml.core.features import event_days, feature_frame, labelled
+from e2e_ml.core.features import event_days, feature_frame
+from e2e_ml.core.labels import labels_known_by
 from e2e_ml.core.model import (
     PRIMARY_METRIC,
     Promotion,
@@ -40,23 +41,31 @@ class TrainingConfig(dg.Config):
 
 @dg.asset(
     partitions_def=daily_partitions,
-    ins={"clean_dataset": dg.AssetIn(partition_mapping=training_window)},
+    ins={
+        "clean_dataset": dg.AssetIn(partition_mapping=training_window),
+        "outcomes": dg.AssetIn(partition_mapping=training_window),
+    },
     check_specs=[quality_spec],
     group_name="train",
-    description=f"Model trained on up to {TRAINING_WINDOW_DAYS} labelled days known before the "
-    "partition's day (the contract's label delay applies), judged on the latest of them beside naive "
+    description=f"Model trained on up to {TRAINING_WINDOW_DAYS} labelled days, with the labels known "
+    "before the partition's day (carried in rows: after the contract's delay; delivered by the "
+    "outcomes feed: from the day they landed), judged on the latest of them beside naive "
     "baselines and the model that would otherwise score the day, tracked in MLflow.",
 )
 def trained_model(
     context: dg.AssetExecutionContext,
     config: TrainingConfig,
     clean_dataset: pd.DataFrame,
+    outcomes: pd.DataFrame,
     contract: DataContract,
     mlflow: MlflowTracking,
 ) -> dg.MaterializeResult:
     spec, day = contract.load(), context.partition_key
-    known_by = date.fromisoformat(day)
-    history = labelled(clean_dataset, spec, known_by) if len(clean_dataset) else clean_dataset
+    history = (
+        labels_known_by(clean_dataset, outcomes, spec, date.fromisoformat(day))
+        if len(clean_dataset)
+        else clean_dataset
+    )
     days = sorted(event_days(history, spec).unique()) if len(history) else []
     if len(days) < config.min_training_days:
         context.log.warning(

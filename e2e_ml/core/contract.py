@@ -65,6 +65,19 @@ class TimeRules:
     label_delay_days: int = 0
 
 
+@dataclass(frozen=True)
+class MonitoringRules:
+    """How served predictions are followed once they are out.
+
+    `realized_days`: how many served days back each day's realized performance looks for labels
+    (by default the label delay and a week more); `decay_margin`: how far below the serving
+    model's own holdout figure the realized (or estimated) primary metric may fall before it alerts.
+    """
+
+    realized_days: int | None = None
+    decay_margin: float = 0.05
+
+
 CALENDAR_PARTS = ("hour", "day_of_week", "day_of_month", "month")
 IMPUTE_STRATEGIES = ("median", "mean", "most_frequent")
 
@@ -94,6 +107,32 @@ class Contract:
     source: str
     time: TimeRules = TimeRules()
     training: TrainingRules = TrainingRules()
+    monitoring: MonitoringRules = MonitoringRules()
+
+    @property
+    def realized_days(self) -> int:
+        return self.monitoring.realized_days or self.time.label_delay_days + 7
+
+    @cached_property
+    def outcomes(self) -> Contract:
+        """The contract of the outcomes feed: the key and the target, which must be present.
+
+        Its rows are labels that land after the rows they label, so their event time is checked
+        against nothing but the schema: the day they arrived is what matters.
+        """
+        columns = [self.roles.id, self.roles.event_time, self.roles.target]
+        schema = pa.DataFrameSchema({c: self.schema.columns[c] for c in columns}, strict=False)
+        return Contract(
+            name=f"{self.name} outcomes",
+            schema=schema.update_column(self.roles.target, nullable=False),
+            roles=Roles(self.roles.id, self.roles.event_time, self.roles.target, self.roles.task, ()),
+            source=self.source,
+            time=TimeRules(
+                zone=self.time.zone,
+                landing_day="authoritative",
+                epoch={c: unit for c, unit in self.time.epoch.items() if c in columns},
+            ),
+        )
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -186,6 +225,7 @@ def load_contract(path: str | Path) -> Contract:
         source=str(path),
         time=_time_rules(path, doc.get("time") or {}),
         training=_training_rules(path, doc.get("training") or {}),
+        monitoring=_monitoring_rules(path, doc.get("monitoring") or {}),
     )
     not_datetime = sorted(
         c
@@ -219,6 +259,16 @@ def _training_rules(path: Path, raw: dict) -> TrainingRules:
         raise ContractError(f"{path}: training.impute strategies must be among {IMPUTE_STRATEGIES}")
     if rules.window_days is not None and rules.window_days < 2:
         raise ContractError(f"{path}: training.window_days must be at least 2")
+    return rules
+
+
+def _monitoring_rules(path: Path, raw: dict) -> MonitoringRules:
+    rules = MonitoringRules(
+        realized_days=int(raw["realized_days"]) if raw.get("realized_days") else None,
+        decay_margin=float(raw.get("decay_margin", MonitoringRules.decay_margin)),
+    )
+    if rules.decay_margin < 0 or (rules.realized_days is not None and rules.realized_days < 1):
+        raise ContractError(f"{path}: monitoring.decay_margin must be >= 0 and realized_days >= 1")
     return rules
 
 

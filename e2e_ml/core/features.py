@@ -6,8 +6,6 @@ the contract asks to impute is filled inside the model, with a value learned in 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import numpy as np
 import pandas as pd
 
@@ -50,17 +48,9 @@ def event_days(rows: pd.DataFrame, contract: Contract) -> pd.Series:
     return local_times(rows, contract).dt.date
 
 
-def labelled(clean: pd.DataFrame, contract: Contract, known_by: date | None = None) -> pd.DataFrame:
-    """Rows whose target is known: the only rows a model may learn from or be judged on.
-
-    With `known_by`, only labels known before that day begins: a row of day X has its label
-    from the end of day X + the contract's label delay, whatever the file already holds.
-    """
-    known = clean[contract.roles.target].notna()
-    if known_by is not None and len(clean):
-        delay = timedelta(days=contract.time.label_delay_days)
-        known &= (event_days(clean, contract) + delay < known_by).to_numpy()
-    return clean.loc[known]
+def labelled(clean: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Rows whose target is present. When it became known is `core.labels`' question."""
+    return clean.loc[clean[contract.roles.target].notna()]
 
 
 def target(clean: pd.DataFrame, contract: Contract) -> pd.Series:

@@ -1,6 +1,7 @@
-"""landing_zone_sensor: notices new, late and re-uploaded dumps and runs their days."""
+"""landing_zone_sensor: notices new, late and re-uploaded dumps and outcomes, and runs their days."""
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -18,20 +19,28 @@ from e2e_ml.resources.storage import LandingZone
     job_name=DAILY_PIPELINE,
     minimum_interval_seconds=GRAPH_SETTINGS.sensor_interval_seconds,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Lists the landing zone (names, sizes, versions; never contents) and requests "
-    "one run per day whose data files changed since the last tick; reports the zone's freshness "
-    "and any file its layout places on no day.",
+    description="Lists the landing zone and the outcomes zone (names, sizes, versions; never "
+    "contents) and requests one run per day whose data or outcome files changed since the last "
+    "tick; reports the landing zone's freshness and any file its layout places on no day.",
 )
 def landing_zone_sensor(
-    context: dg.SensorEvaluationContext, landing_zone: LandingZone, monitoring: MonitoringPolicy
+    context: dg.SensorEvaluationContext,
+    landing_zone: LandingZone,
+    outcomes_zone: LandingZone,
+    monitoring: MonitoringPolicy,
 ) -> dg.SensorResult:
     now = datetime.now(UTC)
     listed = landing_zone.list_recent(now.date())
     files = [f for f in listed if f.is_data]  # temporary and hidden names are not data
     checks = [freshness_evaluation(files, now, monitoring), placement_evaluation(listed)]
+    # Labels landing on a day are that day's news: its run reads them (outcomes) and follows up
+    # on the predictions they label (realized_performance).
+    outcome_files = [
+        replace(f, name=f"outcomes/{f.name}") for f in outcomes_zone.list_recent(now.date()) if f.is_data
+    ]
     previous = decode_cursor(context.cursor)
-    current = day_fingerprints(files)
-    settling = _settling_days(files, now, landing_zone.quiet_seconds)
+    current = day_fingerprints([*files, *outcome_files])
+    settling = _settling_days([*files, *outcome_files], now, landing_zone.quiet_seconds)
     if settling:
         context.log.info(f"days still receiving files (quiet period not over): {sorted(settling)[:5]}")
         current = {day: digest for day, digest in current.items() if day not in settling}

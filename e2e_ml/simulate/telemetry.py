@@ -3,6 +3,10 @@
 Each simulated day is generated from its own seed, so a day's dumps are the same whether it
 is simulated alone or as part of a longer stream: tests can re-land a day and expect the same
 rows. Anomalies are injected on chosen days to exercise cleaning, checks and alerts.
+
+Churn in the next 7 days is known 7 days later. With `label_delay_days`, rows land without their
+label and an outcomes feed delivers each day's labels (key and label) that many days later, into
+the outcomes zone; without it, every row carries its label as it lands.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ AnomalyKind = Literal[
     "oversize_file",  # one dump 20x the usual size
     "gap",  # no dumps at all for `length` days
     "late_file",  # the day's last dump lands a day late
+    "decay",  # from its day on: players look alike (the signals that told churners apart flatten)
 ]
 ANOMALY_KINDS: tuple[str, ...] = get_args(AnomalyKind)
 FileFormat = Literal["csv", "parquet", "jsonl"]
@@ -51,7 +56,7 @@ class Anomaly:
         return cls(kind=kind, day=int(day), length=int(length or 1))  # type: ignore[arg-type]
 
     def active(self, day_index: int) -> bool:
-        if self.kind in ("covariate_drift", "label_drift"):
+        if self.kind in ("covariate_drift", "label_drift", "decay"):
             return day_index >= self.day
         return self.day <= day_index < self.day + self.length
 
@@ -64,6 +69,7 @@ class SimulationConfig:
     seed: int = 7
     file_format: FileFormat = "csv"
     anomalies: tuple[Anomaly, ...] = field(default_factory=tuple)
+    label_delay_days: int = 0  # 0: labels land in the rows; N: by the outcomes feed, N days later
 
     def has(self, kind: str, day_index: int) -> bool:
         return any(a.kind == kind and a.active(day_index) for a in self.anomalies)
@@ -71,10 +77,11 @@ class SimulationConfig:
 
 @dataclass(frozen=True)
 class Dump:
-    name: str  # landing-zone path: YYYY/MM/DD/telemetry_YYYYMMDDTHHMMSS.ext
-    day: date
+    name: str  # path in its zone: YYYY/MM/DD/telemetry_YYYYMMDDTHHMMSS.ext, .../outcomes_YYYYMMDD.csv
+    day: date  # the day it lands
     content: bytes
     rows: int
+    zone: Literal["landing", "outcomes"] = "landing"
 
 
 def simulate(config: SimulationConfig) -> Iterator[Dump]:
@@ -85,13 +92,29 @@ def simulate(config: SimulationConfig) -> Iterator[Dump]:
 
 
 def simulate_day(config: SimulationConfig, index: int, population: pd.DataFrame | None = None) -> list[Dump]:
-    if config.has("gap", index):
-        return []
+    """The dumps that land on day `index`: its own rows, and the labels that arrive that day."""
     population = _population(config) if population is None else population
+    delay = config.label_delay_days
+    outcomes = [_outcomes(config, index - delay, index, population)] if delay and index >= delay else []
+    if config.has("gap", index):
+        return [dump for dump in outcomes if dump is not None]
     day = config.start + timedelta(days=index)
     rng = np.random.default_rng([config.seed, index])
     rows = daily_activity(config, index, day, population, rng)
-    return _dumps(config, index, day, rows, rng)
+    if delay:
+        rows = rows.assign(churned_next_7d=None)
+    return _dumps(config, index, day, rows, rng) + [dump for dump in outcomes if dump is not None]
+
+
+def _outcomes(config: SimulationConfig, index: int, arrival: int, population: pd.DataFrame) -> Dump | None:
+    """Day `index`'s labels, delivered on day `arrival` as `player_id, event_date, churned_next_7d`."""
+    if config.has("gap", index):
+        return None
+    day, landed = config.start + timedelta(days=index), config.start + timedelta(days=arrival)
+    rows = daily_activity(config, index, day, population, np.random.default_rng([config.seed, index]))
+    labels = rows[["player_id", "event_date", "churned_next_7d"]]
+    name = f"{landed:%Y/%m/%d}/outcomes_{day:%Y%m%d}.csv"
+    return Dump(name, landed, serialize(labels, "csv"), len(labels), zone="outcomes")
 
 
 def daily_activity(
@@ -106,6 +129,8 @@ def daily_activity(
     players = population.loc[active].reset_index(drop=True)
     n = len(players)
     eng = players["engagement"].to_numpy()
+    if config.has("decay", index):  # everyone plays alike: what set churners apart is gone
+        eng = np.zeros(n)
     drift = config.has("covariate_drift", index)
 
     session_rate = np.exp(1.0 + 0.4 * eng) * (1.6 if drift else 1.0)

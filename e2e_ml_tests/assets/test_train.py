@@ -51,11 +51,13 @@ class Lab:
         )
 
 
-def lab_for(home: Path, contract: Path = DEFAULT_CONTRACT, days: int = 6):
+def lab_for(home: Path, contract: Path = DEFAULT_CONTRACT, days: int = 6, label_delay_days: int = 0):
     settings = Settings(home=home, contract=contract)
     provision(settings)
-    with dg.build_resources({"landing": resources_for(settings)["landing_zone"]}) as resources:
-        land(simulate(SimulationConfig(start=START, days=days, players=600)), resources.landing)
+    zones = {role: resources_for(settings)[f"{role}_zone"] for role in ("landing", "outcomes")}
+    config = SimulationConfig(start=START, days=days, players=600, label_delay_days=label_delay_days)
+    with dg.build_resources(zones) as resources:
+        land(simulate(config), resources.landing, outcomes_zone=resources.outcomes)
     return settings
 
 
@@ -241,3 +243,34 @@ def test_a_label_delay_keeps_unknown_labels_out_of_training_and_judging(tmp_path
             (clean["event_date"].dt.date <= day - timedelta(days=3)) & clean["churned_next_7d"].notna()
         ]
         assert int(params["train_rows"]) + int(params["holdout_rows"]) == len(known)
+
+
+def test_labels_delivered_later_by_the_outcomes_feed_train_only_once_delivered(tmp_path):
+    """Rows land without labels; the feed delivers day X's labels on day X + 2. trained_model[D]
+    learns from exactly the rows whose labels were delivered before D (its MLflow evidence)."""
+    settings = lab_for(tmp_path / "home", days=7, label_delay_days=2)
+    with dg.instance_for_test() as instance:
+        lab = Lab(settings, build_definitions(settings), instance)
+        runs = [lab.run(day) for day in range(7)]
+        statuses = [lab.metadata(run, "trained_model")["status"] for run in runs]
+        delivered = [lab.metadata(run, "outcomes")["rows"] for run in runs]
+    assert statuses[:4] == ["insufficient history"] * 4  # day 3 has only day 0's labels
+    assert statuses[4:] != ["insufficient history"] * 3
+    clean = pd.concat(
+        pd.read_parquet(path)
+        for path in sorted((Path(settings.lake_url) / "clean_dataset").glob("*/part.parquet"))
+    )
+    assert clean["churned_next_7d"].isna().all()  # every label the models saw came by the feed
+    rows_per_day = clean.groupby(clean["event_date"].dt.date).size()
+    assert delivered == [0, 0, *rows_per_day.iloc[:5].tolist()]
+    client = mlflow.MlflowClient(settings.tracking_uri, settings.tracking_uri)
+    versions = client.search_model_versions("name = 'e2e-ml-game_telemetry'")
+    assert {v.tags["trained_for"] for v in versions} == {
+        (START + timedelta(days=d)).isoformat() for d in (4, 5, 6)
+    }
+    for version in versions:
+        day = date.fromisoformat(version.tags["trained_for"])
+        params = client.get_run(version.run_id).data.params
+        assert params["window_end"] == (day - timedelta(days=3)).isoformat()
+        known = rows_per_day[rows_per_day.index <= day - timedelta(days=3)].sum()
+        assert int(params["train_rows"]) + int(params["holdout_rows"]) == known

@@ -182,19 +182,21 @@ def test_quality_is_broken_down_by_an_input_that_splits_a_day_into_few_segments(
 def test_a_label_is_used_only_once_its_delay_has_passed(tmp_path):
     from datetime import date
 
-    from e2e_ml.core.features import event_days, labelled
+    from e2e_ml.core.features import event_days
+    from e2e_ml.core.labels import labels_known_by
 
     contract = orders_contract(tmp_path, zone="America/Chicago")
     delayed = load_contract(_with_time(tmp_path, {"zone": "America/Chicago", "label_delay_days": 3}))
     history = orders(days=6)  # Mar 1 .. Mar 6 UTC; Chicago days from Feb 28
     for_day = date(2026, 3, 6)
-    assert set(event_days(labelled(history, contract, for_day), contract)) == {
+    no_feed = history.iloc[0:0]
+    assert set(event_days(labels_known_by(history, no_feed, contract, for_day), contract)) == {
         date(2026, 2, 28),
         *(date(2026, 3, d) for d in range(1, 6)),
     }
-    known = labelled(history, delayed, for_day)
+    known = labels_known_by(history, no_feed, delayed, for_day)
     assert max(event_days(known, delayed)) == date(2026, 3, 2)  # Mar 2 + 3 days < Mar 6
-    assert len(known) < len(labelled(history, contract, for_day))
+    assert len(known) < len(labels_known_by(history, no_feed, contract, for_day))
 
 
 def _with_time(tmp_path: Path, time: dict) -> Path:

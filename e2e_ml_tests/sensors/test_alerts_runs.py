@@ -34,7 +34,7 @@ def test_failed_run_alerts_once(watched, tmp_path):
     deployment.tick()
     assert deployment.alerts == ["[ERROR] Run of daily_pipeline for 2026-03-02 failed"]
     facts = deployment.server.requests[0].json()["blocks"][1]["text"]["text"]
-    assert "*failed steps*: prepare" in facts
+    assert "*failed steps*: outcomes_feed, prepare" in facts  # both need the contract
 
 
 def test_slow_run_alerts_while_it_runs_and_once(watched):

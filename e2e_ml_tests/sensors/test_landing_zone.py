@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -12,7 +14,8 @@ def landing(tmp_path) -> LandingZone:
 
 
 def evaluate(landing: LandingZone, cursor: str | None):
-    resources = {"landing_zone": landing, "monitoring": MonitoringPolicy()}
+    outcomes = LandingZone(url=str(Path(landing.url).parent / "outcomes"))
+    resources = {"landing_zone": landing, "outcomes_zone": outcomes, "monitoring": MonitoringPolicy()}
     with (
         dg.instance_for_test() as instance,
         dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context,

@@ -1,0 +1,66 @@
+"""outcomes: the labels that landed on day D, for rows of earlier days, known from D on."""
+
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from e2e_ml.assets.partitions import daily_partitions
+from e2e_ml.core.cleaning import clean
+from e2e_ml.core.ingest import ReadDump, UnreadableFileError, combine, read_dump
+from e2e_ml.core.labels import KNOWN_ON
+from e2e_ml.core.landing import unsafe_name
+from e2e_ml.resources.contract import DataContract
+from e2e_ml.resources.storage import LandingZone
+
+
+@dg.multi_asset(
+    outs={
+        "outcomes": dg.AssetOut(
+            io_manager_key="lake_io_manager",
+            description="Labels delivered on the day by the outcomes feed (the contract's key and "
+            f"target, typed), with `{KNOWN_ON}`: the day they became known. Partitioned by arrival.",
+        ),
+        "quarantined_outcomes": dg.AssetOut(
+            io_manager_key="lake_io_manager",
+            description="Outcome rows the contract rejected, as landed, with every rule each one broke.",
+        ),
+    },
+    partitions_def=daily_partitions,
+    group_name="ingest",
+)
+def outcomes_feed(context: dg.AssetExecutionContext, outcomes_zone: LandingZone, contract: DataContract):
+    day = date.fromisoformat(context.partition_key)
+    reads: dict[str, ReadDump] = {}
+    refused: dict[str, str] = {}
+    for file in outcomes_zone.list_day(day):
+        if not file.is_data:
+            continue
+        try:
+            if unsafe_name(file.name) is not None:
+                raise UnreadableFileError(f"{file.name[:200]!r}: refused unread, {unsafe_name(file.name)}")
+            reads[file.name] = read_dump(file.name, outcomes_zone.read_bytes(file.name))
+        except UnreadableFileError as error:
+            context.log.warning(f"refused {error}")
+            refused[file.name] = str(error)
+    # A label lands after the row it labels: its event time is checked against the schema only.
+    result = clean(
+        combine(list(reads.values())),
+        contract.load().outcomes,
+        file_columns={name: dump.columns for name, dump in reads.items()},
+    )
+    delivered = result.clean.with_columns(pl.lit(day).cast(pl.Datetime("ns")).alias(KNOWN_ON))
+    context.log.info(
+        f"{day}: {delivered.height} labels delivered, {result.quarantine.height} quarantined, "
+        f"{len(refused)} files refused"
+    )
+    yield dg.Output(
+        delivered,
+        output_name="outcomes",
+        metadata={"files_read": len(reads), "refused_files": dg.MetadataValue.json(refused)},
+    )
+    yield dg.Output(
+        result.quarantine,
+        output_name="quarantined_outcomes",
+        metadata={"rejected_by_rule": dg.MetadataValue.json(result.rejected_by_rule)},
+    )
