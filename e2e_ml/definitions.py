@@ -3,6 +3,7 @@
 import dagster as dg
 
 from e2e_ml.assets.ingest import ingest
+from e2e_ml.assets.monitor import realized_performance
 from e2e_ml.assets.outcomes import outcomes_feed
 from e2e_ml.assets.predict import daily_predictions
 from e2e_ml.assets.prepare import prepare
@@ -22,6 +23,7 @@ ASSETS: list[dg.AssetsDefinition | dg.AssetSpec] = [
     prepare,
     trained_model,
     daily_predictions,
+    realized_performance,
     report_extract,
 ]
 ALERT_SENSORS = [run_failure_alert, slow_run_alert, check_failure_alert]

@@ -13,6 +13,8 @@ GRAPH_CONTRACT = load_contract(GRAPH_SETTINGS.contract)
 TRAINING_WINDOW_DAYS = GRAPH_CONTRACT.training.window_days or GRAPH_SETTINGS.training_window_days
 # Labels arrive late: the days read reach back by the delay, so the window holds that many labelled days.
 LABEL_DELAY_DAYS = GRAPH_CONTRACT.time.label_delay_days
+# How many served days back each day's realized performance looks for newly known labels.
+FOLLOWED_DAYS = GRAPH_CONTRACT.realized_days
 
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=GRAPH_SETTINGS.start_date.isoformat(), timezone="UTC"
@@ -25,4 +27,8 @@ with warnings.catch_warnings():
         start_offset=-(TRAINING_WINDOW_DAYS + LABEL_DELAY_DAYS),
         end_offset=-1,
         allow_nonexistent_upstream_partitions=True,
+    )
+    # realized_performance[D] follows the days served in the last few days, as their labels land.
+    followed_days = dg.TimeWindowPartitionMapping(
+        start_offset=-FOLLOWED_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
     )

@@ -1,10 +1,13 @@
 """daily_predictions: day D scored by the model that could have scored it, also on re-runs."""
 
+from datetime import date
+
 import dagster as dg
 import pandas as pd
 
 from e2e_ml.assets.partitions import daily_partitions
 from e2e_ml.assets.train import trained_model
+from e2e_ml.core.labels import with_known_labels
 from e2e_ml.core.model import no_predictions, score_rows
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.tracking import MlflowTracking
@@ -31,9 +34,11 @@ def daily_predictions(
         return dg.Output(no_predictions(), metadata={"status": "no champion for the day"})
     trained_for = mlflow.trained_for(champion) or ""
     model = mlflow.load(contract.model_name, champion.version)
-    predictions = score_rows(
-        model, clean_dataset, contract.load(), contract.model_name, str(champion.version), trained_for
-    )
+    spec = contract.load()
+    # As served: `actual` only where the label is known today (never the label the row carries
+    # before its delay has passed); later labels are joined by realized_performance.
+    rows = with_known_labels(clean_dataset, None, spec, as_of=date.fromisoformat(day))
+    predictions = score_rows(model, rows, spec, contract.model_name, str(champion.version), trained_for)
     return dg.Output(
         predictions,
         metadata={

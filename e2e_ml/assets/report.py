@@ -29,7 +29,7 @@ ALERT_COLUMNS = ["day", "severity", "kind", "title", "detail"]
 
 @dg.asset(
     group_name="report",
-    deps=["daily_predictions", "file_ledger"],
+    deps=["daily_predictions", "realized_performance", "file_ledger"],
     description="BI tables for Power BI and friends, and a self-contained HTML dashboard, "
     "in the outputs store. A daily run refreshes its own days; materialized alone, it is rebuilt "
     "from every day.",

@@ -21,7 +21,7 @@ _ID, _TIME, _LABEL = "_label_id", "_label_time", "_label"
 
 def with_known_labels(
     rows: pd.DataFrame,
-    outcomes: pd.DataFrame,
+    outcomes: pd.DataFrame | None,
     contract: Contract,
     as_of: date,
     id_column: str | None = None,
@@ -31,7 +31,8 @@ def with_known_labels(
     """`rows` with their label as it was known at the end of `as_of` (missing if it was not yet)
     and the day it became known (`KNOWN_ON`).
 
-    `outcomes` holds the feed's rows (the contract's key and target, and `KNOWN_ON`); a label
+    `outcomes` holds the feed's rows (the contract's key and target, and `KNOWN_ON`), or None
+    where nothing comes by the feed; a label
     corrected by a later delivery takes the latest value known by `as_of`; a label both carried
     and delivered counts from the earlier of the two. The columns default to the contract's roles;
     predictions name theirs `entity_id`, `event_time` and `actual`.
@@ -63,9 +64,9 @@ def labels_known_by(
     return known.loc[known[contract.roles.target].notna()].drop(columns=KNOWN_ON)
 
 
-def _arrived(outcomes: pd.DataFrame, contract: Contract, cutoff: pd.Timestamp) -> pd.DataFrame:
+def _arrived(outcomes: pd.DataFrame | None, contract: Contract, cutoff: pd.Timestamp) -> pd.DataFrame:
     """One label per key: the latest delivered by the end of `cutoff`."""
-    if outcomes.empty:
+    if outcomes is None or outcomes.empty:
         return pd.DataFrame(
             {
                 _ID: pd.Series(dtype="string"),

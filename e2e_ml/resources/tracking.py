@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -200,6 +200,14 @@ class MlflowTracking(dg.ConfigurableResource):
             return pd.DataFrame()  # trained before diagnostics were logged
         table = pd.read_json(io.StringIO(text), orient="records", dtype=False)
         return table.assign(model_name=model_name, model_version=str(champion.version))
+
+    def version_metrics(self, model_name: str, versions: Iterable[str]) -> dict[str, dict[str, float]]:
+        """The metrics each version's run logged when it was trained (holdout, baselines)."""
+        client, metrics = self.client(), {}
+        for number in sorted(set(versions)):
+            run_id = client.get_model_version(model_name, number).run_id
+            metrics[number] = dict(client.get_run(run_id).data.metrics) if run_id else {}
+        return metrics
 
     def versions(self, model_name: str) -> pd.DataFrame:
         """Every registered version with its run's metrics and tags, for the report."""

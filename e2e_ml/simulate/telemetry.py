@@ -32,7 +32,7 @@ AnomalyKind = Literal[
     "oversize_file",  # one dump 20x the usual size
     "gap",  # no dumps at all for `length` days
     "late_file",  # the day's last dump lands a day late
-    "decay",  # from its day on: players look alike (the signals that told churners apart flatten)
+    "decay",  # from its day on: players look alike (sessions, crashes, friends stop varying)
 ]
 ANOMALY_KINDS: tuple[str, ...] = get_args(AnomalyKind)
 FileFormat = Literal["csv", "parquet", "jsonl"]
@@ -129,19 +129,20 @@ def daily_activity(
     players = population.loc[active].reset_index(drop=True)
     n = len(players)
     eng = players["engagement"].to_numpy()
-    if config.has("decay", index):  # everyone plays alike: what set churners apart is gone
+    decay = config.has("decay", index)  # players look alike: most of what set churners apart is gone
+    if decay:
         eng = np.zeros(n)
     drift = config.has("covariate_drift", index)
 
     session_rate = np.exp(1.0 + 0.4 * eng) * (1.6 if drift else 1.0)
-    sessions = rng.poisson(session_rate)
+    sessions = rng.poisson(session_rate) if not decay else 2 + rng.poisson(1.0, n)
     minutes = rng.gamma(2.0, 12.0 * (1.8 if drift else 1.0), n) * np.maximum(sessions, 0.3)
     purchases = rng.poisson(0.05 * sessions * np.exp(0.5 * eng))
     spend = purchases * rng.lognormal(1.5, 0.6, n)
     days_since_install = (pd.Timestamp(day) - players["installed"]).dt.days.to_numpy()
     crash_factor = np.where(players["platform"] == "android", 0.35, 0.15) * (4.0 if drift else 1.0)
-    crashes = rng.poisson(crash_factor * sessions)
-    friends = rng.poisson(np.exp(1.2 + 0.3 * eng))
+    crashes = rng.poisson(crash_factor * sessions) if not decay else np.zeros(n, dtype=int)
+    friends = rng.poisson(np.exp(1.2 + 0.3 * eng)) if not decay else np.full(n, 3)
 
     logit = (
         0.6
