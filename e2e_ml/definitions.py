@@ -4,7 +4,7 @@ import dagster as dg
 
 from e2e_ml.assets.ingest import ingest
 from e2e_ml.assets.monitor import realized_performance
-from e2e_ml.assets.outcomes import outcomes_feed
+from e2e_ml.assets.outcomes import outcomes_feed, recent_outcomes
 from e2e_ml.assets.predict import daily_predictions
 from e2e_ml.assets.prepare import prepare
 from e2e_ml.assets.report import report_extract
@@ -20,6 +20,7 @@ ASSETS: list[dg.AssetsDefinition | dg.AssetSpec] = [
     landed_files,
     ingest,
     outcomes_feed,
+    recent_outcomes,
     prepare,
     trained_model,
     daily_predictions,

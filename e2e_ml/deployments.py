@@ -199,6 +199,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
             max_silence_hours=float(os.environ.get("E2E_ML_MAX_SILENCE_HOURS", 13)),
             run_budget_seconds=int(os.environ.get("E2E_ML_RUN_BUDGET_SECONDS", 1800)),
             alert_on_warn=os.environ.get("E2E_ML_ALERT_ON_WARN", "true").lower() == "true",
+            alert_update_hours=float(os.environ.get("E2E_ML_ALERT_UPDATE_HOURS", 24)),
             dagster_url=os.environ.get("E2E_ML_DAGSTER_URL", "http://127.0.0.1:3000"),
         ),
         "notifier": notifier_from_env(settings),

@@ -1,15 +1,18 @@
-"""outcomes: the labels that landed on day D, for rows of earlier days, known from D on."""
+"""outcomes: the labels that landed on day D, for rows of earlier days, known from D on; and
+recent_outcomes: what those labels say about each segment lately, offered to the rows of day D."""
 
 from datetime import date
 
 import dagster as dg
+import pandas as pd
 import polars as pl
 
-from e2e_ml.assets.partitions import daily_partitions
+from e2e_ml.assets.partitions import daily_partitions, training_window
 from e2e_ml.core.cleaning import clean
 from e2e_ml.core.ingest import ReadDump, UnreadableFileError, combine, read_dump
-from e2e_ml.core.labels import KNOWN_ON
+from e2e_ml.core.labels import KNOWN_ON, labels_known_by
 from e2e_ml.core.landing import unsafe_name
+from e2e_ml.core.recent import recent_outcome_rates
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.storage import LandingZone
 
@@ -63,4 +66,32 @@ def outcomes_feed(context: dg.AssetExecutionContext, outcomes_zone: LandingZone,
         result.quarantine,
         output_name="quarantined_outcomes",
         metadata={"rejected_by_rule": dg.MetadataValue.json(result.rejected_by_rule)},
+    )
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    ins={
+        "clean_dataset": dg.AssetIn(partition_mapping=training_window),
+        "outcomes": dg.AssetIn(partition_mapping=training_window),
+    },
+    io_manager_key="lake_io_manager",
+    group_name="train",
+    description="The target rate per value of the contract's recent-outcome segments over the last "
+    "days whose labels were known before this day: inputs of the rows of this day (training and "
+    "scoring alike). Empty unless the contract asks for training.recent_outcomes.",
+)
+def recent_outcomes(
+    context: dg.AssetExecutionContext,
+    clean_dataset: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    contract: DataContract,
+) -> dg.Output[pd.DataFrame]:
+    spec, day = contract.load(), date.fromisoformat(context.partition_key)
+    known = labels_known_by(clean_dataset, outcomes, spec, day) if len(clean_dataset) else clean_dataset
+    rates = recent_outcome_rates(known, spec, day)
+    span = f"{rates['first_day'].min():%Y-%m-%d} .. {rates['last_day'].max():%Y-%m-%d}" if len(rates) else "-"
+    return dg.Output(
+        rates,
+        metadata={"segments": ", ".join(spec.training.recent_outcomes) or "none", "labelled_days": span},
     )

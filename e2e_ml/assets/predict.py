@@ -9,6 +9,7 @@ from e2e_ml.assets.partitions import daily_partitions
 from e2e_ml.assets.train import trained_model
 from e2e_ml.core.labels import with_known_labels
 from e2e_ml.core.model import no_predictions, score_rows
+from e2e_ml.core.recent import with_recent_outcomes
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.tracking import MlflowTracking
 
@@ -24,6 +25,7 @@ from e2e_ml.resources.tracking import MlflowTracking
 def daily_predictions(
     context: dg.AssetExecutionContext,
     clean_dataset: pd.DataFrame,
+    recent_outcomes: pd.DataFrame,
     contract: DataContract,
     mlflow: MlflowTracking,
 ) -> dg.Output[pd.DataFrame]:
@@ -37,7 +39,9 @@ def daily_predictions(
     spec = contract.load()
     # As served: `actual` only where the label is known today (never the label the row carries
     # before its delay has passed); later labels are joined by realized_performance.
-    rows = with_known_labels(clean_dataset, None, spec, as_of=date.fromisoformat(day))
+    rows = with_recent_outcomes(
+        with_known_labels(clean_dataset, None, spec, as_of=date.fromisoformat(day)), recent_outcomes, spec
+    )
     predictions = score_rows(model, rows, spec, contract.model_name, str(champion.version), trained_for)
     return dg.Output(
         predictions,

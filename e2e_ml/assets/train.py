@@ -21,6 +21,7 @@ from e2e_ml.core.model import (
     segment_quality,
     train,
 )
+from e2e_ml.core.recent import with_recent_outcomes
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.tracking import PROMOTED, TRAINED_FOR, MlflowTracking
 
@@ -44,6 +45,7 @@ class TrainingConfig(dg.Config):
     ins={
         "clean_dataset": dg.AssetIn(partition_mapping=training_window),
         "outcomes": dg.AssetIn(partition_mapping=training_window),
+        "recent_outcomes": dg.AssetIn(partition_mapping=training_window),
     },
     check_specs=[quality_spec],
     group_name="train",
@@ -57,12 +59,18 @@ def trained_model(
     config: TrainingConfig,
     clean_dataset: pd.DataFrame,
     outcomes: pd.DataFrame,
+    recent_outcomes: pd.DataFrame,
     contract: DataContract,
     mlflow: MlflowTracking,
 ) -> dg.MaterializeResult:
     spec, day = contract.load(), context.partition_key
     history = (
-        labels_known_by(clean_dataset, outcomes, spec, date.fromisoformat(day))
+        with_recent_outcomes(
+            labels_known_by(clean_dataset, outcomes, spec, date.fromisoformat(day)),
+            recent_outcomes,
+            spec,
+            offered_days_only=True,
+        )
         if len(clean_dataset)
         else clean_dataset
     )

@@ -4,9 +4,11 @@ import dagster as dg
 import pandas as pd
 
 from e2e_ml.checks.history import read_day, read_sample, sample_rows, trailing_days
+from e2e_ml.core.incidents import CAUSE
 from e2e_ml.core.monitoring import distribution_test, feature_drift, population_stability
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.storage import StorageLocation
+from e2e_ml.resources.tracking import MlflowTracking
 
 REFERENCE_DAYS = 14
 PREDICTION_REFERENCE_DAYS = 7
@@ -32,11 +34,15 @@ def day_and_reference(
 @dg.asset_check(
     asset="clean_dataset",
     name="feature_drift",
-    description=f"No feature drifted against the previous {REFERENCE_DAYS} clean days "
-    f"(PSI > {PSI_THRESHOLD} and a KS or chi-square p-value < {P_VALUE_THRESHOLD}).",
+    description=f"No feature drifted (PSI > {PSI_THRESHOLD} and a KS or chi-square p-value < "
+    f"{P_VALUE_THRESHOLD}) against the days the model scoring this day learned from (ERROR: the "
+    f"model may no longer hold) nor against the previous {REFERENCE_DAYS} clean days (WARN).",
 )
 def feature_drift_check(
-    context: dg.AssetCheckExecutionContext, lake: StorageLocation, contract: DataContract
+    context: dg.AssetCheckExecutionContext,
+    lake: StorageLocation,
+    contract: DataContract,
+    mlflow: MlflowTracking,
 ) -> dg.AssetCheckResult:
     spec = contract.load()
     features = list(spec.roles.features)  # only what is compared: not ids, lineage or labels
@@ -45,25 +51,49 @@ def feature_drift_check(
     )
     if reference.empty or clean_dataset.empty:
         return dg.AssetCheckResult(passed=True, metadata={"reference_days": "none yet"})
-    report = feature_drift(
-        reference,
-        clean_dataset,
-        spec.numeric_features,
-        spec.categorical_features,
-        PSI_THRESHOLD,
-        P_VALUE_THRESHOLD,
-    )
+
+    def drift_against(reference: pd.DataFrame) -> pd.DataFrame:
+        return feature_drift(
+            reference,
+            clean_dataset,
+            spec.numeric_features,
+            spec.categorical_features,
+            PSI_THRESHOLD,
+            P_VALUE_THRESHOLD,
+        )
+
+    report = drift_against(reference)
     drifted = report.loc[report["drifted"], "feature"].tolist()
+    champion = mlflow.champion_for(contract.model_name, context.partition_key)
+    training, training_days = (
+        read_sample(lake, "clean_dataset", mlflow.training_days(champion), features, SAMPLE_ROWS_PER_DAY)
+        if champion
+        else (pd.DataFrame(), [])
+    )
+    versus_training = drift_against(training) if len(training) else report.iloc[0:0]
+    drifted_from_training = versus_training.loc[versus_training["drifted"], "feature"].tolist()
+    causes = sorted({*drifted, *drifted_from_training})
+    findings = []
+    if champion and drifted_from_training:
+        learned = ", ".join(drifted_from_training)
+        findings.append(f"drifted from the days version {champion.version} learned from: {learned}")
+    if drifted:
+        findings.append(f"drifted from the last {REFERENCE_DAYS} days: {', '.join(drifted)}")
     return dg.AssetCheckResult(
-        passed=not drifted,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=None if not drifted else f"drifted: {', '.join(drifted)}",
+        passed=not causes,
+        severity=dg.AssetCheckSeverity.ERROR if drifted_from_training else dg.AssetCheckSeverity.WARN,
+        description="; ".join(findings) or None,
         metadata={
             "drifted_features": dg.MetadataValue.json(drifted),
+            "drifted_from_training": dg.MetadataValue.json(drifted_from_training),
+            CAUSE: ",".join(causes),
             "max_psi": dg.MetadataValue.float(float(report["psi"].max())),
             "per_feature": dg.MetadataValue.md(report.to_markdown(index=False)),
             "features": dg.MetadataValue.json(report.to_dict("records")),
             "reference_days": f"{days[0]} .. {days[-1]} ({len(days)} days)",
+            "training_days": f"{training_days[0]} .. {training_days[-1]} (version {champion.version})"
+            if champion and training_days
+            else "no model yet",
         },
     )
 

@@ -9,6 +9,7 @@ drop and the labels that confirm it are one incident.
 import dagster as dg
 
 from e2e_ml.core.contract import Task
+from e2e_ml.core.incidents import CAUSE
 from e2e_ml.core.performance import Verdict
 
 DECAY = "no_performance_decay"
@@ -34,7 +35,7 @@ def decay_result(verdicts: list[Verdict], task: Task, margin: float) -> dg.Asset
             "decay_margin": dg.MetadataValue.float(margin),
             **{f"{v.judged_on}": dg.MetadataValue.float(round(v.figure, 4)) for v in verdicts},
             **{f"{v.judged_on}_promised": dg.MetadataValue.float(round(v.promised, 4)) for v in verdicts},
-            "cause": ",".join(f"v{v}" for v in versions),
+            CAUSE: ",".join(f"v{v}" for v in versions),
         },
     )
 

@@ -90,6 +90,8 @@ class TrainingRules:
     features whose missing values are filled (with a fill value learned from the training window
     and kept in the model); any other missing value reaches the model as missing. `segments` are
     the columns of the naive per-segment baseline (by default: the most informative input).
+    `recent_outcomes` names features whose values' target rate (or mean) over the last
+    `recent_days` days with known labels becomes a feature of each row (`recent_<target>_by_<x>`).
     """
 
     window_days: int | None = None
@@ -97,6 +99,8 @@ class TrainingRules:
     impute: dict[str, str] = field(default_factory=dict)
     segments: tuple[str, ...] = ()
     params: dict[str, float] = field(default_factory=dict)
+    recent_outcomes: tuple[str, ...] = ()  # segments whose recent target rate becomes a feature
+    recent_days: int = 7  # over the last this many days whose labels are known
 
 
 @dataclass(frozen=True)
@@ -192,9 +196,14 @@ class Contract:
         return [f"calendar_{part}" for part in self.training.calendar]
 
     @property
+    def recent_inputs(self) -> list[str]:
+        return [f"recent_{self.roles.target}_by_{column}" for column in self.training.recent_outcomes]
+
+    @property
     def model_inputs(self) -> list[str]:
-        """The model's input columns: the features, then the calendar features derived from them."""
-        return [*self.roles.features, *self.calendar_inputs]
+        """The model's input columns: the features, the calendar features derived from them, and
+        the recent outcomes of the row's segments."""
+        return [*self.roles.features, *self.calendar_inputs, *self.recent_inputs]
 
 
 def load_contract(path: str | Path) -> Contract:
@@ -236,11 +245,13 @@ def load_contract(path: str | Path) -> Contract:
         raise ContractError(f"{path}: time columns must have a datetime dtype in the schema: {not_datetime}")
     unknown = sorted(
         set(contract.training.impute) - set(roles.features)
+        | set(contract.training.recent_outcomes) - set(roles.features)
         | set(contract.training.segments) - set(contract.model_inputs)
     )
     if unknown:
         raise ContractError(
-            f"{path}: training.impute and training.segments must name model inputs: {unknown}"
+            f"{path}: training.impute, training.segments and training.recent_outcomes must name "
+            f"model inputs: {unknown}"
         )
     return contract
 
@@ -252,6 +263,8 @@ def _training_rules(path: Path, raw: dict) -> TrainingRules:
         impute={str(column): str(strategy) for column, strategy in (raw.get("impute") or {}).items()},
         segments=tuple(raw.get("segments") or ()),
         params={str(name): float(value) for name, value in (raw.get("params") or {}).items()},
+        recent_outcomes=tuple((raw.get("recent_outcomes") or {}).get("segments") or ()),
+        recent_days=int((raw.get("recent_outcomes") or {}).get("days", TrainingRules.recent_days)),
     )
     if not set(rules.calendar) <= set(CALENDAR_PARTS):
         raise ContractError(f"{path}: training.calendar parts must be among {CALENDAR_PARTS}")
@@ -259,6 +272,8 @@ def _training_rules(path: Path, raw: dict) -> TrainingRules:
         raise ContractError(f"{path}: training.impute strategies must be among {IMPUTE_STRATEGIES}")
     if rules.window_days is not None and rules.window_days < 2:
         raise ContractError(f"{path}: training.window_days must be at least 2")
+    if rules.recent_days < 1:
+        raise ContractError(f"{path}: training.recent_outcomes.days must be at least 1")
     return rules
 
 

@@ -17,7 +17,8 @@ CALENDAR_ATTRIBUTES = {"hour": "hour", "day_of_week": "dayofweek", "day_of_month
 
 def feature_frame(clean: pd.DataFrame, contract: Contract) -> pd.DataFrame:
     """The model's inputs: floats for numbers (NaN when missing), text for categories (NaN when
-    missing), and the contract's calendar parts of the event time in its zone."""
+    missing), the contract's calendar parts of the event time in its zone, and the recent outcome
+    rates already joined to the rows."""
     numeric = {c: clean[c].astype("Float64").astype("float64") for c in contract.numeric_features}
     categorical = {c: _text_or_missing(clean[c]) for c in contract.categorical_features}
     calendar = {}
@@ -27,7 +28,13 @@ def feature_frame(clean: pd.DataFrame, contract: Contract) -> pd.DataFrame:
             f"calendar_{part}": getattr(local, CALENDAR_ATTRIBUTES[part]).astype("float64")
             for part in contract.training.calendar
         }
-    return pd.DataFrame({**numeric, **categorical, **calendar}, index=clean.index)[contract.model_inputs]
+    missing = [c for c in contract.recent_inputs if c not in clean]
+    if missing:
+        raise ValueError(f"rows lack the recent-outcome inputs {missing}: join them first (core.recent)")
+    recent = {c: clean[c].astype("float64") for c in contract.recent_inputs}
+    return pd.DataFrame({**numeric, **categorical, **calendar, **recent}, index=clean.index)[
+        contract.model_inputs
+    ]
 
 
 def _text_or_missing(values: pd.Series) -> pd.Series:

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, timedelta
 from importlib.metadata import version
 from typing import Any
 
@@ -136,6 +137,14 @@ class MlflowTracking(dg.ConfigurableResource):
         if not version.run_id:
             return None
         return self.client().get_run(version.run_id).data.tags.get("dagster/partition")
+
+    def training_days(self, version: ModelVersion) -> list[str]:
+        """The days whose rows the version learned from (its run's window), oldest first."""
+        params = self.client().get_run(version.run_id).data.params if version.run_id else {}
+        if not params.get("window_start") or not params.get("window_end"):
+            return []
+        first, last = date.fromisoformat(params["window_start"]), date.fromisoformat(params["window_end"])
+        return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
     def champion_for(self, model_name: str, day: str) -> ModelVersion | None:
         """The model that could have scored `day`, also when `day` is re-processed later.

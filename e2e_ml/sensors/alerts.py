@@ -1,26 +1,33 @@
 """Alert sensors: failed runs, runs over their time budget, failed checks -> the notifier.
 
-Each keeps in its cursor what it already reported, so an incident is sent once, not once a tick:
-a run once; a check (asset, check, partition) when it starts failing, and again only after it
-has passed in between.
+Each keeps in its cursor what it already reported, so nothing is sent once a tick: a run once;
+failed checks as incidents (`core.incidents`): one message when one opens, bounded updates while
+it lasts, one when it closes.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Literal, Protocol
+from typing import Protocol
 
 import dagster as dg
 
 from e2e_ml.checks.catalog import CHECK_KEYS
-from e2e_ml.checks.history import check_outcomes
+from e2e_ml.checks.history import CheckOutcome, check_outcomes
+from e2e_ml.core.incidents import CAUSE, Incidents, Observation
 from e2e_ml.resources.monitoring import MonitoringPolicy
 from e2e_ml.resources.notify import Alert, Notifier
 
 BUDGET_TAG = "e2e_ml/max_runtime_seconds"
 DAGSTER_WRAPPERS = ("Dagster", "RetryRequested")
-REMEMBERED = 1000  # incidents kept in a cursor; older ones cannot recur anyway
+REMEMBERED = 1000  # open incidents kept in a cursor
+INCIDENT_KINDS = {
+    "opened": "check_failed",
+    "updated": "incident_update",
+    "closed": "incident_closed",
+    "digest": "incident_digest",
+}
 
 
 class ErrorInfo(Protocol):
@@ -133,14 +140,16 @@ def slow_run_alert(
     name="check_failure_alert",
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="An asset check started failing (ERROR, and WARN unless turned off): one alert per incident.",
+    description="Failed checks (ERROR, and WARN unless turned off) as incidents: one message when "
+    "one opens, an update at most daily while it lasts, one when it closes; a digest for a backfill.",
 )
 def check_failure_alert(
     context: dg.SensorEvaluationContext, notifier: Notifier, monitoring: MonitoringPolicy
 ) -> dg.SensorResult:
-    state = json.loads(context.cursor) if context.cursor else {"seen": {}, "failing": []}
-    seen: dict[str, int] = state["seen"]
-    failing: list[str] = state["failing"]
+    state = json.loads(context.cursor) if context.cursor else {}
+    seen: dict[str, int] = state.get("seen", {})
+    incidents = Incidents.from_json(state.get("incidents", []))
+    observations: list[tuple[int, Observation]] = []
     run_partitions: dict[str, str | None] = {}
     for check_key in CHECK_KEYS:
         name = check_key.to_user_string()
@@ -148,30 +157,43 @@ def check_failure_alert(
             context.instance, check_key, after=seen.get(name, 0), run_partitions=run_partitions
         ):
             seen[name] = outcome.record_id
-            evaluation, partition = outcome.evaluation, outcome.partition
-            incident = f"{name}:{partition or ''}"
-            if evaluation.passed:
-                failing = [key for key in failing if key != incident]
-                continue
-            severity: Literal["ERROR", "WARN"] = (
-                "ERROR" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "WARN"
-            )
-            if incident in failing or (severity == "WARN" and not monitoring.alert_on_warn):
-                continue
-            failing.append(incident)
-            asset = evaluation.asset_key.to_user_string()
-            notifier.send(
-                Alert(
-                    kind="check_failed",
-                    title=f"Check {evaluation.check_name} failed on {asset}{_for(partition)}",
-                    summary=evaluation.description or "see the check's metadata",
-                    severity=severity,
-                    link=monitoring.asset_link(asset),
-                    facts={key: _fact(value) for key, value in evaluation.metadata.items()},
-                ),
-                log=context.log,
-            )
-    return dg.SensorResult(cursor=json.dumps({"seen": seen, "failing": failing[-REMEMBERED:]}))
+            observation = _observation(outcome)
+            if observation.passed or observation.severity == "ERROR" or monitoring.alert_on_warn:
+                observations.append((outcome.record_id, observation))
+    observations.sort(key=lambda pair: (pair[1].partition or "", pair[0]))  # days in order, as judged
+    messages = incidents.observe(
+        [observation for _, observation in observations], time.time(), monitoring.alert_update_hours * 3600
+    )
+    for message in messages:
+        notifier.send(
+            Alert(
+                kind=INCIDENT_KINDS[message.kind],
+                title=message.title,
+                summary=message.summary,
+                severity=message.severity,
+                link=monitoring.asset_link(message.asset) if message.asset else monitoring.dagster_url,
+                facts=message.facts,
+            ),
+            log=context.log,
+        )
+    return dg.SensorResult(cursor=json.dumps({"seen": seen, "incidents": incidents.to_json()[-REMEMBERED:]}))
+
+
+def _observation(outcome: CheckOutcome) -> Observation:
+    evaluation = outcome.evaluation
+    cause = evaluation.metadata.get(CAUSE)
+    cause_text = str(getattr(cause, "value", cause or ""))
+    return Observation(
+        check=evaluation.check_name,
+        asset=evaluation.asset_key.to_user_string(),
+        partition=outcome.partition,
+        passed=evaluation.passed,
+        severity="ERROR" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "WARN",
+        causes=frozenset(part for part in cause_text.split(",") if part),
+        summary=evaluation.description or "see the check's metadata",
+        facts={key: _fact(value) for key, value in evaluation.metadata.items()},
+        at=outcome.timestamp,
+    )
 
 
 def _fact(value: object) -> str:

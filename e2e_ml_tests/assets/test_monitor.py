@@ -1,8 +1,9 @@
 """Served predictions followed as their labels land: realized, estimated, and the decay alert.
 
-One simulated month-half runs through the real graph: rows land without labels, the outcomes
-feed delivers each day's labels three days later, and from day 9 on players look alike (the
-model's inputs lose their spread), so the model does worse than it promised.
+Twenty simulated days run through the real graph: rows land without labels, the outcomes feed
+delivers each day's labels three days later, the model has recent churn rates per region and
+platform as inputs, and from day 13 on players look alike (the model's inputs lose their
+spread), so the model does worse than it promised.
 """
 
 from datetime import date, timedelta
@@ -11,15 +12,16 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
+import yaml
 
 from e2e_ml.definitions import build_definitions
 from e2e_ml.demo import QUIET_LOGS
-from e2e_ml.deployments import Settings, provision, resources_for
+from e2e_ml.deployments import DEFAULT_CONTRACT, Settings, provision, resources_for
 from e2e_ml.simulate.land import land
 from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, simulate
 
 START = date(2026, 2, 2)
-DAYS, DELAY, DECAY_DAY = 16, 3, 9
+DAYS, DELAY, DECAY_DAY = 20, 3, 13
 
 
 def day(index: int) -> date:
@@ -28,7 +30,14 @@ def day(index: int) -> date:
 
 class Month:
     def __init__(self, home: Path):
-        self.settings = Settings(home=home)
+        contract = yaml.safe_load(DEFAULT_CONTRACT.read_text())
+        contract.setdefault("training", {})["recent_outcomes"] = {
+            "segments": ["region", "platform"],
+            "days": 3,
+        }
+        home.mkdir(parents=True)
+        (home / "contract.yaml").write_text(yaml.safe_dump(contract))
+        self.settings = Settings(home=home, contract=home / "contract.yaml")
         provision(self.settings)
         zones = {role: resources_for(self.settings)[f"{role}_zone"] for role in ("landing", "outcomes")}
         config = SimulationConfig(
@@ -86,8 +95,9 @@ def test_served_predictions_stay_as_served_while_labels_join_later(month):
         if month.served_before[index]:
             assert served.read_bytes() == month.served_before[index]  # later runs rewrote nothing
             assert pd.read_parquet(served)["actual"].isna().all()  # no label was known when served
-    # Day 12 was served with no label known; its labels landed on day 15, the last run's day.
-    row = last[last["day"] == day(12)].iloc[0]
+    # The day served DELAY days before the last was served with no label known; its labels
+    # landed on the last run's day.
+    row = last[last["day"] == day(DAYS - 1 - DELAY)].iloc[0]
     assert row["labelled_share"] == 1.0 and row["labelled_rows"] == row["rows"]
     assert not last[last["day"] > day(DAYS - 1 - DELAY)]["labelled_rows"].any()
 
@@ -116,13 +126,17 @@ def test_realized_performance_is_computed_on_the_labels_known_by_its_day(month):
 
 
 def test_the_estimate_tracks_realized_performance_while_the_model_is_calibrated(month):
-    latest = pd.concat(month.performance(as_of) for as_of in range(DAYS)).drop_duplicates(
+    tables = [month.performance(as_of) for as_of in range(DAYS)]
+    latest = pd.concat(table for table in tables if len(table)).drop_duplicates(
         ["day", "model_version"], keep="last"
     )
     clean_days = latest[(latest["day"] < day(DECAY_DAY)) & latest["realized"].notna()]
     assert len(clean_days) >= 3
-    # Stated tolerance: 0.04 ROC AUC on a day of ~1,000 rows (the realized figure's own noise is ~0.02).
-    assert (clean_days["estimated"] - clean_days["realized"]).abs().max() < 0.04
+    # Stated tolerance, on days of ~1,000 rows whose realized figure has a noise of its own of
+    # ~0.02: within 0.035 ROC AUC on average and 0.08 on any day (the first models, trained on
+    # two days, are the least calibrated).
+    error = (clean_days["estimated"] - clean_days["realized"]).abs()
+    assert error.mean() < 0.035 and error.max() < 0.08
 
 
 def test_the_decay_alert_fires_estimated_then_realized_and_not_on_clean_days(month):
@@ -137,3 +151,27 @@ def test_the_decay_alert_fires_estimated_then_realized_and_not_on_clean_days(mon
     assert min(warned) <= DECAY_DAY + 2
     assert "estimated" in month.decay[min(warned)].description
     assert "realized" in month.decay[min(confirmed)].description
+
+
+def test_recent_outcome_features_come_only_from_labels_delivered_before_the_day(month):
+    labels = month.labels()
+    labels["day"] = pd.to_datetime(labels["event_date"]).dt.date
+    for index in range(DAYS):
+        path = Path(month.settings.lake_url) / "recent_outcomes" / f"date={day(index)}" / "part.parquet"
+        offered = pd.read_parquet(path)
+        delivered = labels[labels["landed"] < day(index).isoformat()]  # landed before the day began
+        if delivered.empty:
+            assert offered.empty
+            continue
+        last_days = sorted(delivered["day"].unique())[-3:]
+        assert offered["last_day"].dt.date.max() == last_days[-1] <= day(index - DELAY - 1)
+        recent = delivered[delivered["day"].isin(last_days)]
+        for column in ("region", "platform"):
+            clean = pd.concat(
+                pd.read_parquet(p)
+                for p in (Path(month.settings.lake_url) / "clean_dataset").glob("*/part.parquet")
+            )
+            rows = recent.merge(clean[["player_id", "event_date", column]], on=["player_id", "event_date"])
+            expected = rows.groupby(column)["churned_next_7d"].mean()
+            got = offered[offered["segment_column"] == column].set_index("segment_value")["rate"]
+            assert got.to_dict() == pytest.approx(expected.to_dict())

@@ -1,6 +1,7 @@
 """Alerts from failed checks, injected through the simulator or a degraded run, reach a real webhook once."""
 
-from e2e_ml.demo import raise_alerts
+from e2e_ml.core.incidents import DIGEST_AFTER
+from e2e_ml.demo import QUIET_LOGS, raise_alerts
 
 
 def test_clean_days_send_nothing(watched):
@@ -66,3 +67,32 @@ def test_model_quality_regression_alerts_once(watched):
     assert deployment.alerts == ["[WARN] Check no_quality_regression failed on trained_model for 2026-03-05"]
     facts = deployment.server.requests[0].json()["blocks"][1]["text"]["text"]
     assert "*roc_auc*" in facts and "*champion_roc_auc*" in facts
+
+
+def test_a_drift_that_persists_for_ten_days_is_one_incident(watched):
+    """Day by day, as the daemon runs them: the alert sensor ticks after every daily run."""
+    deployment = watched()
+    deployment.land("covariate_drift@3", days=13)
+    job = deployment.defs.resolve_job_def("daily_pipeline")
+    for day in range(13):
+        job.execute_in_process(
+            partition_key=f"2026-03-{2 + day:02d}", instance=deployment.instance, run_config=QUIET_LOGS
+        )
+        raise_alerts(deployment.defs, deployment.instance, deployment.alert_cursors)
+    drift = [a for a in deployment.alerts if "feature_drift" in a]
+    # Opened on the first drifted day; closed once the trailing reference has taken the new
+    # normal in (the model, retrained daily, has too): one incident, never a message a day.
+    assert drift[0] == "[WARN] Check feature_drift failed on clean_dataset for 2026-03-05"
+    assert [a.split(":")[0] for a in drift[1:]] in ([], ["[WARN] Resolved"])
+    opened = [a for a in deployment.alerts if "] Check " in a]
+    assert len({a.split(" failed on")[0] for a in opened}) == len(opened)  # one incident per check
+    assert len(deployment.alerts) <= 5
+
+
+def test_a_backfill_of_thirty_days_with_drift_sends_a_handful_of_messages(watched):
+    deployment = watched()
+    deployment.land("covariate_drift@5", days=30, players=300)
+    outcome = deployment.tick()  # thirty runs, then the alert sensors tick once
+    assert len(outcome.runs) == 30
+    assert 1 <= len(deployment.alerts) <= DIGEST_AFTER
+    assert any("feature_drift" in alert for alert in deployment.alerts)

@@ -18,12 +18,16 @@ def test_stale_landing_zone_alerts_once_per_incident(watched):
     deployment.tick()
     deployment.tick()
     assert deployment.alerts == ["[ERROR] Check fresh failed on landed_files"]
-    deployment.land(days=2)  # fresh data: the incident ends; going stale again is a new one
+    deployment.land(days=2)  # fresh data: the incident closes; going stale again is a new one
     deployment.tick()
     for file in (deployment.settings.home / "landing").rglob("*.csv"):
         os.utime(file, (two_days_ago, two_days_ago))
     deployment.tick()
-    assert deployment.alerts == ["[ERROR] Check fresh failed on landed_files"] * 2
+    assert deployment.alerts == [
+        "[ERROR] Check fresh failed on landed_files",
+        "[ERROR] Resolved: check fresh on landed_files passed",
+        "[ERROR] Check fresh failed on landed_files",
+    ]
 
 
 def test_failed_run_alerts_once(watched, tmp_path):
