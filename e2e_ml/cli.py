@@ -17,8 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="simulate N days, run the sensor and the graph")
-    demo.add_argument("--days", type=int, default=10)
-    _simulation_options(demo)
+    demo.add_argument("--days", type=int, default=14)
+    _simulation_options(demo, default_delay=3)
 
     sim = commands.add_parser("simulate", help="land simulated dumps in the landing zone")
     sim.add_argument("--start", type=date.fromisoformat, required=True)
@@ -39,6 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     example.add_argument("--orders-per-day", type=int, default=900)
     example.add_argument("--seed", type=int, default=11)
 
+    back = commands.add_parser(
+        "backtest",
+        help="run a date range through the real graph; print and save daily out-of-sample metrics "
+        "against naive baselines, model versions, promotions and fallback days",
+    )
+    back.add_argument("--from", dest="first", type=date.fromisoformat, required=True)
+    back.add_argument("--to", dest="last", type=date.fromisoformat, required=True)
+    back.add_argument("--out", type=Path, help="folder for the table and summary (default: <home>/backtest)")
+
     model = commands.add_parser("model", help="show, pin or unpin the champion model in MLflow")
     model.add_argument("action", choices=["show", "pin", "unpin"])
     model.add_argument("version", nargs="?", help="the version to pin")
@@ -54,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return manage_model(settings, args.action, args.version)
     if args.command == "example":
         return land_example(settings, args)
+    if args.command == "backtest":
+        return run_backtest_command(settings, args)
     if args.command == "run":
         from e2e_ml.demo import run_landing_zone
 
@@ -90,16 +101,28 @@ def main(argv: list[str] | None = None) -> int:
     from e2e_ml.demo import run_demo
 
     print(f"e2e-ml demo on the {settings.deployment} deployment, home {settings.home}")
-    outcome = run_demo(settings, args.days, anomalies, players=args.players, seed=args.seed)
+    outcome = run_demo(
+        settings,
+        args.days,
+        anomalies,
+        players=args.players,
+        seed=args.seed,
+        label_delay_days=args.label_delay_days,
+    )
     return summarize(settings, outcome.runs)
 
 
 def summarize(settings: Settings, runs: list) -> int:
     """How the runs went, which alerts they raised, and where the results are."""
-    from e2e_ml.demo import alerts_raised, where_things_are
+    from e2e_ml.demo import alerts_raised, performance_lines, where_things_are
 
     failed = [r for r in runs if not r.success]
     print(f"\nDone: {len(runs)} run(s), " + ("all succeeded" if not failed else f"{len(failed)} failed"))
+    performance = performance_lines(settings)
+    if performance:
+        print("Served days: realized once their labels landed, estimated while pending, and promised")
+        for line in performance:
+            print("  " + line)
     alerts = alerts_raised(settings)
     print(f"Alerts raised: {len(alerts)}" + (f" (log: {settings.alert_log})" if alerts else ""))
     for alert in alerts:
@@ -107,6 +130,23 @@ def summarize(settings: Settings, runs: list) -> int:
     for line in where_things_are(settings):
         print("  " + line)
     return 1 if failed else 0
+
+
+def run_backtest_command(settings: Settings, args: argparse.Namespace) -> int:
+    from e2e_ml.backtest import printable, run_backtest, save
+
+    if args.last < args.first:
+        print("e2e-ml backtest: --to is before --from", file=sys.stderr)
+        return 2
+    print(f"e2e-ml backtest {args.first} .. {args.last} on the {settings.deployment} deployment")
+    result, runs = run_backtest(settings, args.first, args.last)
+    print()
+    print(printable(result))
+    table, summary = save(
+        result, args.out or settings.home / "backtest", f"backtest_{args.first}_{args.last}"
+    )
+    print(f"\nSaved {table} and {summary}")
+    return 1 if any(not run.success for run in runs) else 0
 
 
 def land_example(settings: Settings, args: argparse.Namespace) -> int:

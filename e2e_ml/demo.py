@@ -19,7 +19,7 @@ from typing import Any
 import dagster as dg
 
 from e2e_ml.definitions import ALERT_SENSORS, build_definitions
-from e2e_ml.deployments import CLOUD_CONTAINERS, Settings, provision
+from e2e_ml.deployments import CLOUD_CONTAINERS, Settings, provision, resources_for
 from e2e_ml.jobs import DAILY_PIPELINE
 from e2e_ml.resources.storage import LandingZone, StorageLocation
 from e2e_ml.sensors.alerts import root_cause
@@ -175,8 +175,12 @@ def run_demo(
     players: int = 2_000,
     seed: int = 7,
     report: Callable[[str], None] = print,
+    label_delay_days: int = 0,
 ) -> Tick:
-    """Reset the stores, simulate `days` days ending yesterday, run them all, raise alerts."""
+    """Reset the stores, simulate `days` days ending yesterday, run them all, raise alerts.
+
+    With `label_delay_days`, rows land without labels and the outcomes feed delivers each day's
+    labels that many days later, so the last days' performance is estimated, the rest realized."""
     if settings.deployment == "azure":
         raise ValueError("the demo wipes its stores first: run it on the local or azurite deployment")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
@@ -187,20 +191,32 @@ def run_demo(
     late_day = max(0, days - 3)
     late = Anomaly(kind="late_file", day=late_day)
     config = SimulationConfig(
-        start=start, days=days, players=players, seed=seed, anomalies=(*anomalies, late)
+        start=start,
+        days=days,
+        players=players,
+        seed=seed,
+        anomalies=(*anomalies, late),
+        label_delay_days=label_delay_days,
     )
     defs = build_definitions(settings)
     instance = instance_for(settings)
     alert_cursors: dict[str, str | None] = {}
     raise_alerts(defs, instance, alert_cursors)
 
-    with dg.build_resources({"landing_zone": (defs.resources or {})["landing_zone"]}) as resources:
+    zones = {key: (defs.resources or {})[key] for key in ("landing_zone", "outcomes_zone")}
+    with dg.build_resources(zones) as resources:
         landing_zone: LandingZone = resources.landing_zone
         dumps = list(simulate(config))
         on_time = [d for d in dumps if not is_late(d)]
         report(f"1/3 Landing {days} days of simulated telemetry ({start} .. {today - timedelta(days=1)})")
-        land(on_time, landing_zone)
-        report(f"    {len(on_time)} dumps, {sum(d.rows for d in on_time)} rows in {settings.landing_url}")
+        land(on_time, landing_zone, outcomes_zone=resources.outcomes_zone)
+        labels = [d for d in on_time if d.zone == "outcomes"]
+        report(f"    {len(on_time) - len(labels)} dumps in {settings.landing_url}")
+        if labels:
+            report(
+                f"    {len(labels)} label files in {settings.outcomes_url}, each day's labels "
+                f"{label_delay_days} days after it"
+            )
 
         report("2/3 Sensor tick: one run per day with new files")
         first = tick(defs, instance, cursor=None, report=report)
@@ -212,6 +228,30 @@ def run_demo(
         second = tick(defs, instance, cursor=first.cursor, report=report)
         raise_alerts(defs, instance, alert_cursors)
     return Tick(cursor=second.cursor, runs=first.runs + second.runs)
+
+
+def performance_lines(settings: Settings) -> list[str]:
+    """The report's realized performance: per served day, realized where labels have landed,
+    the estimate where they are pending, and what the serving model promised."""
+    with dg.build_resources({"outputs": resources_for(settings)["outputs"]}) as resources:
+        try:
+            table = resources.outputs.read_table("report/fact_realized_performance.parquet")
+        except FileNotFoundError:
+            return []
+    if table.empty:
+        return []
+    metric = str(table["metric"].iloc[0])
+    lines = [
+        f"{'served day':<12} {'version':>7} {'labelled':>8} {'realized':>8} {'estimated':>9} "
+        f"{'promised':>8}  ({metric})"
+    ]
+    for row in table.itertuples():
+        figure = lambda value: f"{value:.3f}" if value == value else "-"  # noqa: E731
+        lines.append(
+            f"{row.day!s:<12} {row.model_version:>7} {row.labelled_share:>8.0%} {figure(row.realized):>8} "
+            f"{figure(row.estimated):>9} {figure(row.holdout):>8}"
+        )
+    return lines
 
 
 def alerts_raised(settings: Settings) -> list[str]:

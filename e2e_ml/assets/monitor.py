@@ -8,8 +8,7 @@ import pandas as pd
 from e2e_ml.assets.partitions import FOLLOWED_DAYS, daily_partitions, followed_days
 from e2e_ml.assets.predict import daily_predictions
 from e2e_ml.checks.performance import decay_result, decay_spec
-from e2e_ml.core.contract import Contract
-from e2e_ml.core.labels import with_known_labels
+from e2e_ml.core.labels import label_predictions
 from e2e_ml.core.performance import PERFORMANCE_COLUMNS, performance_by_day, pooled_verdicts
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.storage import StorageLocation
@@ -42,7 +41,7 @@ def realized_performance(
     spec, as_of = contract.load(), date.fromisoformat(context.partition_key)
     served_days = [(as_of - timedelta(days=back)).isoformat() for back in range(FOLLOWED_DAYS, -1, -1)]
     served, _ = outputs.read_partitions(daily_predictions.key.to_user_string(), served_days)
-    labelled = label_served(served, clean_dataset, outcomes, spec, as_of)
+    labelled = label_predictions(served, clean_dataset, outcomes, spec, as_of)
     holdout = mlflow.version_metrics(contract.model_name, labelled["model_version"].astype(str).unique())
     performance = performance_by_day(labelled, spec.roles.task, as_of, holdout, spec.time.zone)
     context.log.info(f"{as_of}: {len(performance)} served day(s) followed")
@@ -56,37 +55,6 @@ def realized_performance(
     )
     verdicts = pooled_verdicts(labelled, performance, spec.roles.task, spec.time.zone)
     yield decay_result(verdicts, spec.roles.task, spec.monitoring.decay_margin)
-
-
-def label_served(
-    served: pd.DataFrame, clean: pd.DataFrame, outcomes: pd.DataFrame, spec: Contract, as_of: date
-) -> pd.DataFrame:
-    """The predictions as served, with `actual` as known at the end of `as_of`: labels carried
-    in the clean rows once the contract's delay has passed, or delivered by the outcomes feed."""
-    if served.empty:
-        return served
-    roles = spec.roles
-    carried = (
-        clean[[roles.id, roles.event_time, roles.target]]
-        .rename(columns={roles.id: "entity_id", roles.event_time: "event_time"})
-        .astype({"entity_id": "string"})
-        .drop_duplicates(["entity_id", "event_time"])
-        if len(clean)
-        else pd.DataFrame({"entity_id": pd.Series(dtype="string"), "event_time": [], roles.target: []})
-    )
-    rows = served.drop(columns="actual").merge(
-        carried.astype({"event_time": "datetime64[ns, UTC]"}), on=["entity_id", "event_time"], how="left"
-    )
-    known = with_known_labels(
-        rows,
-        outcomes,
-        spec,
-        as_of,
-        id_column="entity_id",
-        time_column="event_time",
-        label_column=roles.target,
-    )
-    return known.rename(columns={roles.target: "actual"})
 
 
 def _rounded(performance: pd.DataFrame) -> pd.DataFrame:

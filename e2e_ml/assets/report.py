@@ -1,8 +1,9 @@
 """report_extract: BI tables in a star-like shape, and the dashboard that tells their story.
 
 Tables (Parquet + CSV under <outputs>/report/, schemas in the README):
-fact_daily_predictions, dim_model_version, fact_file_quality, fact_feature_drift, fact_alerts,
-fact_feature_importance and fact_segment_quality (the champion's, from its MLflow run).
+fact_daily_predictions, fact_realized_performance, dim_model_version, fact_file_quality,
+fact_feature_drift, fact_alerts, fact_feature_importance and fact_segment_quality (the
+champion's, from its MLflow run).
 The row-level facts are daily_predictions itself (hive-partitioned beside them).
 """
 
@@ -17,6 +18,7 @@ from e2e_ml.checks.history import check_outcomes
 from e2e_ml.core.dashboard import build_dashboard
 from e2e_ml.core.metrics import daily_summary
 from e2e_ml.core.monitoring import DRIFT_COLUMNS
+from e2e_ml.core.performance import latest_performance
 from e2e_ml.core.spreadsheet import spreadsheet_csv
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.storage import StorageLocation, parquet_bytes
@@ -51,12 +53,22 @@ def report_extract(
         predictions = outputs.read_partitions("daily_predictions")[0]
         summary = daily_summary(predictions, task, zone)
         quality = lake.read_partitions("file_ledger")[0]
+        realized = latest_performance([outputs.read_partitions("realized_performance")[0]], summary)
     else:  # the cost of a daily run stays flat as history grows
         predictions = outputs.read_partitions("daily_predictions", days)[0]
         summary = replace_days(summary_before, daily_summary(predictions, task, zone), "date", days)
         quality = replace_days(quality_before, lake.read_partitions("file_ledger", days)[0], "day", days)
+        realized_before = previous_table(outputs, "fact_realized_performance")
+        realized = latest_performance(
+            [
+                pd.DataFrame() if realized_before is None else realized_before,
+                outputs.read_partitions("realized_performance", days)[0],
+            ],
+            summary,
+        )
     tables = {
         "fact_daily_predictions": summary,
+        "fact_realized_performance": realized,
         "dim_model_version": mlflow.versions(contract.model_name),
         "fact_file_quality": quality,
         "fact_feature_drift": feature_drift_history(context.instance),
@@ -77,6 +89,7 @@ def report_extract(
         tables["fact_alerts"],
         tables["fact_feature_importance"],
         tables["fact_segment_quality"],
+        realized=realized,
         title=f"e2e-ml: {spec.name} predictions",
         target=spec.roles.target,
     )

@@ -37,6 +37,7 @@ def build_dashboard(
     alerts: pd.DataFrame,
     importance: pd.DataFrame | None = None,
     segments: pd.DataFrame | None = None,
+    realized: pd.DataFrame | None = None,
     title: str = "e2e-ml predictions",
     target: str = "the target",
 ) -> str:
@@ -44,6 +45,7 @@ def build_dashboard(
     sections = [
         _predictions(daily, task, target),
         _outcomes(daily, task, target),
+        _realized(pd.DataFrame() if realized is None else realized, task),
         _models(versions, task),
         _importance(pd.DataFrame() if importance is None else importance, task),
         _segments(pd.DataFrame() if segments is None else segments, task),
@@ -129,6 +131,48 @@ def _outcomes(daily: pd.DataFrame, task: Task, target: str) -> Section:
         .properties(width=WIDTH, height=220)
     )
     return Section("Actual vs predicted", story, chart)
+
+
+def _realized(realized: pd.DataFrame, task: Task) -> Section:
+    metric = "ROC AUC" if task == "classification" else "RMSE"
+    story = (
+        f"How each served day did ({metric}): realized once its labels landed, estimated from the "
+        "scores while they are pending (classification), against what the serving model promised "
+        "on its holdout day and the naive baseline it had to beat."
+    )
+    series = {"realized": "realized", "estimated": "estimated", "holdout": "promised", "baseline": "naive"}
+    if realized.empty:
+        return Section("Realized performance", story, _empty("Nothing served yet"))
+    data = (
+        realized.assign(date=pd.to_datetime(realized["day"]).dt.strftime("%Y-%m-%d"))
+        .rename(columns=series)
+        .melt(
+            id_vars=["date", "model_version", "labelled_share"],
+            value_vars=list(series.values()),
+            var_name="series",
+            value_name="value",
+        )
+        .dropna(subset=["value"])
+    )
+    chart = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("date:O", title="Served day"),
+            y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+            color=alt.Color("series:N", title=None, sort=list(series.values())),
+            strokeDash=alt.StrokeDash("series:N", legend=None, sort=list(series.values())),
+            tooltip=[
+                "date",
+                "series",
+                "model_version",
+                alt.Tooltip("value:Q", format=".3f"),
+                alt.Tooltip("labelled_share:Q", format=".0%", title="labelled"),
+            ],
+        )
+        .properties(width=WIDTH, height=220)
+    )
+    return Section("Realized performance", story, chart)
 
 
 def _models(versions: pd.DataFrame, task: Task) -> Section:

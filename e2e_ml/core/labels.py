@@ -64,6 +64,37 @@ def labels_known_by(
     return known.loc[known[contract.roles.target].notna()].drop(columns=KNOWN_ON)
 
 
+def label_predictions(
+    served: pd.DataFrame, clean: pd.DataFrame, outcomes: pd.DataFrame, contract: Contract, as_of: date
+) -> pd.DataFrame:
+    """The predictions as served, with `actual` as known at the end of `as_of`: labels carried
+    in the clean rows once the contract's delay has passed, or delivered by the outcomes feed."""
+    if served.empty:
+        return served
+    roles = contract.roles
+    carried = (
+        clean[[roles.id, roles.event_time, roles.target]]
+        .rename(columns={roles.id: "entity_id", roles.event_time: "event_time"})
+        .astype({"entity_id": "string"})
+        .drop_duplicates(["entity_id", "event_time"])
+        if len(clean)
+        else pd.DataFrame({"entity_id": pd.Series(dtype="string"), "event_time": [], roles.target: []})
+    )
+    rows = served.drop(columns="actual").merge(
+        carried.astype({"event_time": "datetime64[ns, UTC]"}), on=["entity_id", "event_time"], how="left"
+    )
+    known = with_known_labels(
+        rows,
+        outcomes,
+        contract,
+        as_of,
+        id_column="entity_id",
+        time_column="event_time",
+        label_column=roles.target,
+    )
+    return known.rename(columns={roles.target: "actual"})
+
+
 def _arrived(outcomes: pd.DataFrame | None, contract: Contract, cutoff: pd.Timestamp) -> pd.DataFrame:
     """One label per key: the latest delivered by the end of `cutoff`."""
     if outcomes is None or outcomes.empty:

@@ -101,6 +101,30 @@ def performance_by_day(
     return pd.DataFrame(rows, columns=PERFORMANCE_COLUMNS)
 
 
+def latest_performance(tables: list[pd.DataFrame], serving: pd.DataFrame) -> pd.DataFrame:
+    """Per served day and version, the most recent figures among `tables` (later as_of wins):
+    a day's row fills in as its labels land. Only versions that serve the day now count
+    (`serving`: the daily summary's `date` and `model_versions`): a day re-run for a late file
+    was served anew, and the figures of the predictions it replaced go with them."""
+    present = [t for t in tables if len(t)]
+    if not present or serving.empty:
+        return pd.DataFrame(columns=PERFORMANCE_COLUMNS)
+    merged = pd.concat(present, ignore_index=True)[PERFORMANCE_COLUMNS]
+    merged = merged.assign(
+        day=pd.to_datetime(merged["day"]).dt.date, as_of=pd.to_datetime(merged["as_of"]).dt.date
+    )
+    now = {
+        (pd.Timestamp(day).date(), version)
+        for day, versions in zip(serving["date"], serving["model_versions"], strict=True)
+        for version in str(versions).split(",")
+    }
+    current = merged[[key in now for key in zip(merged["day"], merged["model_version"], strict=True)]]
+    latest = current.sort_values("as_of", kind="stable").drop_duplicates(
+        ["day", "model_version"], keep="last"
+    )
+    return latest.sort_values(["day", "model_version"], ignore_index=True)
+
+
 def served_days(served: pd.DataFrame, zone: str) -> pd.Series:
     """The business day of each served row, in the contract's zone."""
     return pd.to_datetime(served["event_time"], utc=True).dt.tz_convert(zone).dt.date

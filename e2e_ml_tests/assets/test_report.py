@@ -45,11 +45,11 @@ def report(tmp_path_factory):
 def test_dashboard_renders_every_chart_with_data_and_nothing_from_the_network(report, tmp_path):
     outputs, _ = report
     page = visit(outputs / "report" / "dashboard.html", screenshot=tmp_path / "dashboard.png")
-    assert page.rendered == "8"
+    assert page.rendered == "9"
     assert page.console_errors == []
     assert page.failed_requests == []
     assert all(url.startswith("file://") for url in page.requests), page.requests
-    assert len(page.marks_per_chart) == 8 and all(marks > 0 for marks in page.marks_per_chart)
+    assert len(page.marks_per_chart) == 9 and all(marks > 0 for marks in page.marks_per_chart)
     for text in page.texts_per_chart:
         assert "yet" not in text and "No alerts" not in text
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
@@ -84,6 +84,18 @@ def test_quality_drift_and_alert_tables(report):
     )
     versions = table("dim_model_version")
     assert versions["is_champion"].sum() == 1 and versions["promoted"].any()
+
+
+def test_realized_performance_reconciles_with_the_daily_facts(report):
+    outputs, _ = report
+    realized = pd.read_parquet(outputs / "report" / "fact_realized_performance.parquet")
+    daily = pd.read_parquet(outputs / "report" / "fact_daily_predictions.parquet")
+    assert len(realized) == len(daily) > 0  # one version served each day
+    merged = realized.merge(daily, left_on="day", right_on="date")
+    # Labels land with the rows here (no delay): a day is labelled whole on its own run.
+    assert (merged["labelled_rows_x"] == merged["rows_y"]).all()
+    assert merged["realized"].to_numpy() == pytest.approx(merged["roc_auc"].to_numpy())
+    assert merged["holdout"].between(0.5, 1.0).all() and merged["estimated"].between(0.5, 1.0).all()
 
 
 def test_materialization_links_the_dashboard_and_summarises(report):

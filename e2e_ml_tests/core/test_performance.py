@@ -58,3 +58,36 @@ def test_a_drop_is_judged_on_realized_days_and_on_the_estimate_for_pending_ones(
     assert not verdicts["realized"].below("classification", 0.05)
     assert verdicts["estimated"].below("classification", 0.05)
     assert verdicts["estimated"].versions == ("5",)
+
+
+def test_the_report_keeps_the_latest_figures_of_what_serves_each_day_now():
+    from datetime import date
+
+    from e2e_ml.core.performance import latest_performance
+
+    def row(day: int, version: str, as_of: int, realized: float) -> dict:
+        return {
+            "day": date(2026, 3, day),
+            "model_version": version,
+            "model_trained_for": "",
+            "metric": "roc_auc",
+            "rows": 100,
+            "labelled_rows": 100 if realized == realized else 0,
+            "labelled_share": 1.0 if realized == realized else 0.0,
+            "realized": realized,
+            "estimated": 0.7,
+            "holdout": 0.7,
+            "baseline": 0.6,
+            "as_of": date(2026, 3, as_of),
+        }
+
+    older = pd.DataFrame([row(1, "1", 1, np.nan), row(2, "2", 2, np.nan)])
+    newer = pd.DataFrame([row(1, "1", 4, 0.71), row(2, "2", 4, 0.69)])
+    rerun = pd.DataFrame([row(2, "5", 5, np.nan)])  # day 2 re-served by version 5 after a late file
+    serving = pd.DataFrame({"date": [date(2026, 3, 1), date(2026, 3, 2)], "model_versions": ["1", "5"]})
+    latest = latest_performance([older, newer, rerun], serving)
+    assert list(zip(latest["day"].astype(str), latest["model_version"], strict=True)) == [
+        ("2026-03-01", "1"),
+        ("2026-03-02", "5"),
+    ]
+    assert latest["realized"].iloc[0] == 0.71 and np.isnan(latest["realized"].iloc[1])
