@@ -9,6 +9,7 @@ from e2e_ml.assets.partitions import FOLLOWED_DAYS, daily_partitions, followed_d
 from e2e_ml.assets.predict import daily_predictions
 from e2e_ml.checks.performance import decay_result, decay_spec
 from e2e_ml.core.labels import label_predictions
+from e2e_ml.core.model import no_predictions
 from e2e_ml.core.performance import PERFORMANCE_COLUMNS, performance_by_day, pooled_verdicts
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.storage import StorageLocation
@@ -41,6 +42,7 @@ def realized_performance(
     spec, as_of = contract.load(), date.fromisoformat(context.partition_key)
     served_days = [(as_of - timedelta(days=back)).isoformat() for back in range(FOLLOWED_DAYS, -1, -1)]
     served, _ = outputs.read_partitions(daily_predictions.key.to_user_string(), served_days)
+    served = served if len(served) else no_predictions()
     labelled = label_predictions(served, clean_dataset, outcomes, spec, as_of)
     holdout = mlflow.version_metrics(contract.model_name, labelled["model_version"].astype(str).unique())
     performance = performance_by_day(labelled, spec.roles.task, as_of, holdout, spec.time.zone)

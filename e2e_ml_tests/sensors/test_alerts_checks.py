@@ -1,5 +1,7 @@
 """Alerts from failed checks, injected through the simulator or a degraded run, reach a real webhook once."""
 
+import json
+
 from e2e_ml.core.incidents import DIGEST_AFTER
 from e2e_ml.demo import QUIET_LOGS, raise_alerts
 
@@ -19,10 +21,11 @@ def test_feature_drift_alerts_once(watched):
     deployment.tick()
     deployment.tick()  # a second tick re-reads nothing new: no duplicate
     drift = [a for a in deployment.alerts if "feature_drift" in a]
-    assert drift == ["[WARN] Check feature_drift failed on clean_dataset for 2026-03-05"]
+    # ERROR: the day drifted from the days the serving model learned from, not only from the last days.
+    assert drift == ["[ERROR] Check feature_drift failed on clean_dataset for 2026-03-05"]
     payload = deployment.server.requests[deployment.alerts.index(drift[0])].json()
     facts = payload["blocks"][1]["text"]["text"]
-    assert "minutes_played" in facts and "max_psi" in facts
+    assert "minutes_played" in facts and "max_psi" in facts and "drifted_from_training" in facts
 
 
 def test_abnormal_file_alerts_once(watched):
@@ -82,8 +85,8 @@ def test_a_drift_that_persists_for_ten_days_is_one_incident(watched):
     drift = [a for a in deployment.alerts if "feature_drift" in a]
     # Opened on the first drifted day; closed once the trailing reference has taken the new
     # normal in (the model, retrained daily, has too): one incident, never a message a day.
-    assert drift[0] == "[WARN] Check feature_drift failed on clean_dataset for 2026-03-05"
-    assert [a.split(":")[0] for a in drift[1:]] in ([], ["[WARN] Resolved"])
+    assert drift[0] == "[ERROR] Check feature_drift failed on clean_dataset for 2026-03-05"
+    assert [a.split("] ")[1].split(":")[0] for a in drift[1:]] in ([], ["Resolved"])
     opened = [a for a in deployment.alerts if "] Check " in a]
     assert len({a.split(" failed on")[0] for a in opened}) == len(opened)  # one incident per check
     assert len(deployment.alerts) <= 5
@@ -95,4 +98,5 @@ def test_a_backfill_of_thirty_days_with_drift_sends_a_handful_of_messages(watche
     outcome = deployment.tick()  # thirty runs, then the alert sensors tick once
     assert len(outcome.runs) == 30
     assert 1 <= len(deployment.alerts) <= DIGEST_AFTER
-    assert any("feature_drift" in alert for alert in deployment.alerts)
+    told = [json.dumps(request.json()) for request in deployment.server.requests]
+    assert any("Check feature_drift failed on clean_dataset for 2026-03-07" in text for text in told)
