@@ -47,6 +47,7 @@ bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m bench.tracking
 	$(BIN)/python -m bench.sensor_tick
 	$(BIN)/python -m bench.model_quality
+	$(BIN)/python -m bench.backtest
 
 check: $(STAMP)
 	$(BIN)/ruff check .
