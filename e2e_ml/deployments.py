@@ -25,6 +25,7 @@ from e2e_ml.resources.monitoring import MonitoringPolicy
 from e2e_ml.resources.notify import AzureDevOpsChannel, EmailChannel, Notifier, WebhookChannel
 from e2e_ml.resources.storage import AzureStorageAccount, LandingZone, ParquetIOManager, StorageLocation
 from e2e_ml.resources.tracking import MlflowTracking
+from e2e_ml.resources.training import AzureMLTrainer, SubprocessTrainer, Trainer
 
 DEFAULT_CONTRACT = Path(__file__).resolve().parent.parent / "contracts" / "game_telemetry.yaml"
 DEPLOYMENTS = ("local", "azurite", "azure")
@@ -34,6 +35,17 @@ CLOUD_CONTAINERS = {
     "outcomes": "abfs://outcomes",
     "lake": "abfs://lake",
     "outputs": "abfs://outputs",
+}
+TRAINING_PLACES = ("in_process", "subprocess", "azureml")
+AZUREML_VARIABLES = {
+    "subscription_id": "AZUREML_SUBSCRIPTION_ID",
+    "resource_group": "AZUREML_RESOURCE_GROUP",
+    "workspace": "AZUREML_WORKSPACE",
+    "compute": "AZUREML_COMPUTE",
+    "job_environment": "AZUREML_ENVIRONMENT",
+    "pipes_account_url": "E2E_ML_PIPES_ACCOUNT_URL",
+    "pipes_container": "E2E_ML_PIPES_CONTAINER",
+    "poll_interval_seconds": "AZUREML_POLL_SECONDS",
 }
 CREDENTIAL_VARIABLES = ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_KEY")
 
@@ -60,6 +72,8 @@ class Settings:
     storage_backoff_seconds: float = 1.0
     step_retries: int = 3  # per failed step, by Dagster, for faults that outlast the SDK's retries
     step_retry_delay_seconds: float = 10.0
+    training: str = "in_process"  # in_process, subprocess or azureml: where trained_model's work runs
+    azureml: dict[str, str] = field(default_factory=dict)  # the Azure ML workspace, compute, environment
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -92,12 +106,45 @@ class Settings:
             storage_backoff_seconds=float(env.get("E2E_ML_STORAGE_BACKOFF_SECONDS", "1")),
             step_retries=int(env.get("E2E_ML_STEP_RETRIES", "3")),
             step_retry_delay_seconds=float(env.get("E2E_ML_STEP_RETRY_DELAY_SECONDS", "10")),
+            training=env.get("E2E_ML_TRAINING", "subprocess"),
+            azureml={name: env[var] for name, var in AZUREML_VARIABLES.items() if env.get(var)},
         )
         settings.validate()
         return settings
 
+    def environment(self) -> dict[str, str]:
+        """These settings as the variables `from_env` reads: how an external process (a training
+        subprocess, an Azure ML job) is told the deployment. Secrets are never among them."""
+        variables = {
+            "E2E_ML_DEPLOYMENT": self.deployment,
+            "E2E_ML_HOME": str(self.home),
+            "E2E_ML_CONTRACT": str(self.contract),
+            "E2E_ML_START_DATE": self.start_date.isoformat(),
+            "E2E_ML_TRAINING_WINDOW_DAYS": str(self.training_window_days),
+            "E2E_ML_STORAGE_RETRIES": str(self.storage_retries),
+            "E2E_ML_STORAGE_BACKOFF_SECONDS": str(self.storage_backoff_seconds),
+            **{f"E2E_ML_{role.upper()}_URL": url for role, url in self.urls.items()},
+        }
+        if self.mlflow_tracking_uri:  # else the child derives the same SQLite store from its home
+            variables["MLFLOW_TRACKING_URI"] = self.mlflow_tracking_uri
+        if self.azure_account:
+            variables["AZURE_STORAGE_ACCOUNT"] = self.azure_account
+        if self.lake_account:
+            variables["E2E_ML_LAKE_ACCOUNT"] = self.lake_account
+        return variables
+
     def validate(self) -> None:
         layout_named(self.landing_layout)  # an unknown layout fails at load, naming the choices
+        if self.training not in TRAINING_PLACES:
+            raise ValueError(f"E2E_ML_TRAINING={self.training!r}: expected one of {TRAINING_PLACES}")
+        optional = {"pipes_container", "poll_interval_seconds"} | (
+            {"pipes_account_url"} if "AZURE_STORAGE_CONNECTION_STRING" in self.credential_variables else set()
+        )
+        missing = sorted(set(AZUREML_VARIABLES) - optional - set(self.azureml))
+        if self.training == "azureml" and missing:
+            raise ValueError(
+                "E2E_ML_TRAINING=azureml needs " + ", ".join(AZUREML_VARIABLES[name] for name in missing)
+            )
         if (
             self.deployment == "azurite"
             and "AZURE_STORAGE_CONNECTION_STRING" not in self.credential_variables
@@ -181,20 +228,23 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         )
         for role in ("landing", "outcomes")
     }
+    tracking = MlflowTracking(
+        tracking_uri=settings.tracking_uri,
+        ui_url=settings.mlflow_ui_url,
+        artifact_location=None
+        if settings.mlflow_tracking_uri
+        else (settings.home / "mlflow" / "artifacts").as_uri(),
+    )
+    contract = DataContract(path=str(settings.contract))
     return {
         **zones,
         "lake": lake,
         "outputs": outputs,
         "lake_io_manager": ParquetIOManager(store=lake),
         "outputs_io_manager": ParquetIOManager(store=outputs),
-        "mlflow": MlflowTracking(
-            tracking_uri=settings.tracking_uri,
-            ui_url=settings.mlflow_ui_url,
-            artifact_location=None
-            if settings.mlflow_tracking_uri
-            else (settings.home / "mlflow" / "artifacts").as_uri(),
-        ),
-        "contract": DataContract(path=str(settings.contract)),
+        "mlflow": tracking,
+        "contract": contract,
+        "trainer": trainer_for(settings, lake, tracking, contract),
         "monitoring": MonitoringPolicy(
             max_silence_hours=float(os.environ.get("E2E_ML_MAX_SILENCE_HOURS", 13)),
             run_budget_seconds=int(os.environ.get("E2E_ML_RUN_BUDGET_SECONDS", 1800)),
@@ -204,6 +254,35 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         ),
         "notifier": notifier_from_env(settings),
     }
+
+
+def trainer_for(
+    settings: Settings, lake: StorageLocation, tracking: MlflowTracking, contract: DataContract
+) -> Trainer:
+    """Where trained_model's work runs, by E2E_ML_TRAINING (see resources/training.py)."""
+    if settings.training == "subprocess":
+        return SubprocessTrainer(
+            lake=lake, mlflow=tracking, contract=contract, environment=settings.environment()
+        )
+    if settings.training == "azureml":
+        connection = "AZURE_STORAGE_CONNECTION_STRING" in settings.credential_variables
+        workspace = settings.azureml
+        return AzureMLTrainer(
+            lake=lake,
+            mlflow=tracking,
+            contract=contract,
+            environment=settings.environment(),
+            pipes_connection_string=dg.EnvVar("AZURE_STORAGE_CONNECTION_STRING") if connection else None,
+            pipes_account_url=workspace.get("pipes_account_url"),
+            pipes_container=workspace.get("pipes_container", "pipes"),
+            subscription_id=workspace.get("subscription_id", ""),
+            resource_group=workspace.get("resource_group", ""),
+            workspace=workspace.get("workspace", ""),
+            compute=workspace.get("compute", ""),
+            job_environment=workspace.get("job_environment", ""),
+            poll_interval_seconds=float(workspace.get("poll_interval_seconds", 10)),
+        )
+    return Trainer(lake=lake, mlflow=tracking, contract=contract)
 
 
 def notifier_from_env(settings: Settings) -> Notifier:

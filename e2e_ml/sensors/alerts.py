@@ -190,10 +190,17 @@ def _observation(outcome: CheckOutcome) -> Observation:
         passed=evaluation.passed,
         severity="ERROR" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "WARN",
         causes=frozenset(part for part in cause_text.split(",") if part),
-        summary=evaluation.description or "see the check's metadata",
+        summary=evaluation.description
+        or _text(evaluation.metadata.get("verdict"))
+        or "see the check's metadata",
         facts={key: _fact(value) for key, value in evaluation.metadata.items()},
         at=outcome.timestamp,
     )
+
+
+def _text(value: object) -> str:
+    """A metadata entry's text (checks reported through Pipes carry their verdict there)."""
+    return str(getattr(value, "value", getattr(value, "text", value))) if value is not None else ""
 
 
 def _fact(value: object) -> str:
