@@ -44,6 +44,7 @@ bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m bench.clean_step
 	$(BIN)/python -m bench.history_cost
 	$(BIN)/python -m bench.orchestration
+	$(BIN)/python -m bench.pipes_training
 	$(BIN)/python -m bench.tracking
 	$(BIN)/python -m bench.sensor_tick
 	$(BIN)/python -m bench.model_quality

@@ -6,6 +6,7 @@ persistent Dagster instance, so the runs it makes are there to browse in the UI 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -183,6 +184,8 @@ def run_demo(
     labels that many days later, so the last days' performance is estimated, the rest realized."""
     if settings.deployment == "azure":
         raise ValueError("the demo wipes its stores first: run it on the local or azurite deployment")
+    if "E2E_ML_TRAINING" not in os.environ:  # fourteen short trainings: a process each is not worth it
+        settings = dataclasses.replace(settings, training="in_process")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     reset(settings)
     provision(settings)

@@ -350,5 +350,9 @@ def step_retry_policy(settings: Settings) -> dg.RetryPolicy | None:
 
 
 def executor_for(settings: Settings) -> dg.ExecutorDefinition:
-    """In-process unless on Azure: a process per step costs ~4 s a step on 2 cores (bench/orchestration)."""
-    return dg.multiprocess_executor if settings.deployment == "azure" else dg.in_process_executor
+    """In-process: a process per step costs ~4 s a step on 2 cores (bench/orchestration). Only
+    Azure with training in the run's own process keeps a process per step, so that a training
+    that dies cannot take the run down; training elsewhere (a subprocess, an Azure ML job)
+    already isolates the heavy step (bench/pipes_training)."""
+    isolated = settings.deployment == "azure" and settings.training == "in_process"
+    return dg.multiprocess_executor if isolated else dg.in_process_executor

@@ -20,6 +20,7 @@ def test_the_backtest_judges_what_was_served_on_the_labels_known_now(tmp_path, m
     home = tmp_path / "home"
     monkeypatch.setenv("E2E_ML_HOME", str(home))
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    monkeypatch.setenv("E2E_ML_TRAINING", "in_process")  # the subprocess path is test_training's
     settings = Settings(home=home)
     provision(settings)
     zones = {role: resources_for(settings)[f"{role}_zone"] for role in ("landing", "outcomes")}

@@ -32,6 +32,9 @@ TIMEOUT_SECONDS = 300
 @pytest.fixture(params=["sqlite", "postgres"])
 def instance_env(request, tmp_path):
     config = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    # Compute logs go to an Azure storage account, which cannot be reached from here (its client
+    # builds https://<account>.blob.core.windows.net, no emulator URL): test_dagster_yaml loads it.
+    config.pop("compute_logs")
     home = tmp_path / "dagster_home"
     home.mkdir()
     if request.param == "sqlite":
@@ -110,3 +113,18 @@ def wait_for_days(instance: dg.DagsterInstance, days: int) -> set[str]:
             return done
         time.sleep(2)
     return done
+
+
+def test_dagster_yaml_builds_its_blob_compute_log_manager(tmp_path, monkeypatch):
+    """The production instance's compute-log manager is dagster-azure's, configured from the
+    environment; constructing it reaches no network."""
+    from dagster_azure.blob.compute_log_manager import AzureBlobComputeLogManager
+
+    config = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    config.pop("storage")  # PostgreSQL: test_daemon_runs_the_days_the_sensor_finds
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT", "e2emlexample")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        manager = instance.compute_log_manager
+        assert isinstance(manager, AzureBlobComputeLogManager)
+        assert manager._container == "dagster-logs"

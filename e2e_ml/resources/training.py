@@ -14,12 +14,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
-from azure.storage.blob import BlobServiceClient
-from dagster_azure.pipes import (
-    PipesAzureBlobStorageContextInjector,
-    PipesAzureBlobStorageMessageReader,
-    PipesAzureMLClient,
-)
 
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.storage import StorageLocation
@@ -115,7 +109,9 @@ class AzureMLTrainer(Trainer):
     job_environment: str = ""  # an Azure ML environment, e.g. e2e-ml@latest
     poll_interval_seconds: float = 10.0
 
-    def blob_client(self) -> BlobServiceClient:
+    def blob_client(self) -> Any:
+        from azure.storage.blob import BlobServiceClient
+
         if self.pipes_connection_string:
             return BlobServiceClient.from_connection_string(self.pipes_connection_string)
         from azure.identity import DefaultAzureCredential
@@ -138,7 +134,13 @@ class AzureMLTrainer(Trainer):
     def train(
         self, context: dg.AssetExecutionContext, config: TrainingConfig, window_days: int
     ) -> dg.MaterializeResult:
+        # Imported here: azure-ai-ml takes a second to import, which no other trainer should pay.
         from azure.ai.ml import command
+        from dagster_azure.pipes import (
+            PipesAzureBlobStorageContextInjector,
+            PipesAzureBlobStorageMessageReader,
+            PipesAzureMLClient,
+        )
 
         blob = self.blob_client()
         client = PipesAzureMLClient(
