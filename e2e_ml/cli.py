@@ -48,6 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     back.add_argument("--to", dest="last", type=date.fromisoformat, required=True)
     back.add_argument("--out", type=Path, help="folder for the table and summary (default: <home>/backtest)")
 
+    serving = commands.add_parser(
+        "serve", help="serve the champion over HTTP (MLflow's scoring protocol), following promotions"
+    )
+    serving.add_argument("--host", default="127.0.0.1", help="off loopback, E2E_ML_SERVE_TOKEN is required")
+    serving.add_argument("--port", type=int, default=5001)
+    serving.add_argument("--refresh-seconds", type=float, default=5.0, help="how often the alias is re-read")
+
     model = commands.add_parser("model", help="show, pin or unpin the champion model in MLflow")
     model.add_argument("action", choices=["show", "pin", "unpin"])
     model.add_argument("version", nargs="?", help="the version to pin")
@@ -65,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         return land_example(settings, args)
     if args.command == "backtest":
         return run_backtest_command(settings, args)
+    if args.command == "serve":
+        return run_server(settings, args)
     if args.command == "run":
         from e2e_ml.demo import run_landing_zone
 
@@ -147,6 +156,23 @@ def run_backtest_command(settings: Settings, args: argparse.Namespace) -> int:
     )
     print(f"\nSaved {table} and {summary}")
     return 1 if any(not run.success for run in runs) else 0
+
+
+def run_server(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
+    from e2e_ml.deployments import resources_for
+    from e2e_ml.serve import ChampionFollower, serve
+
+    resources = resources_for(settings)
+    contract = resources["contract"]
+    follower = ChampionFollower(resources["mlflow"], contract.model_name, args.refresh_seconds)
+    try:
+        serve(follower, contract.load(), args.host, args.port, os.environ.get("E2E_ML_SERVE_TOKEN") or None)
+    except ValueError as error:
+        print(f"e2e-ml serve: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def land_example(settings: Settings, args: argparse.Namespace) -> int:
