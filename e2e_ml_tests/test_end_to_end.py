@@ -144,9 +144,10 @@ def test_demo_command_runs_and_says_where_results_are(tmp_path, monkeypatch, cap
 
     monkeypatch.setenv("E2E_ML_HOME", str(tmp_path / "demo"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
-    assert main(["demo", "--days", "6", "--players", "300"]) == 0
+    assert main(["demo", "--days", "6", "--players", "300", "--label-delay-days", "1"]) == 0
     out = capsys.readouterr().out
     assert "all succeeded" in out
+    assert "Served days: realized once their labels landed" in out
     assert str(tmp_path / "demo" / "outputs" / "daily_predictions") in out
     assert (tmp_path / "demo" / "outputs" / "report" / "fact_daily_predictions.csv").exists()
     # The demo's last step re-runs a day for a late file, after later days were processed: every
