@@ -49,6 +49,7 @@ bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m bench.sensor_tick
 	$(BIN)/python -m bench.model_quality
 	$(BIN)/python -m bench.backtest
+	$(BIN)/python -m bench.serve_latency
 
 check: $(STAMP)
 	$(BIN)/ruff check .
