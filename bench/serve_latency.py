@@ -52,7 +52,7 @@ def body(frame: pd.DataFrame) -> bytes:
 def timed_posts(url: str, payload: bytes, count: int) -> list[float]:
     """`count` requests on one kept-alive connection, as a client with a session sends them."""
     address = urlsplit(url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=30)
     seconds = []
     try:
         for _ in range(count):
