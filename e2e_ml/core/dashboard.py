@@ -16,6 +16,7 @@ import pandas as pd
 import vl_convert
 
 from e2e_ml.core.contract import Task
+from e2e_ml.core.performance import outcomes_by_day
 
 WIDTH = 720
 MIN_SEGMENT_ROWS = 30  # a metric on fewer rows is noise, not a finding
@@ -44,7 +45,9 @@ def build_dashboard(
     """The page; `target` names what is predicted (the contract's target column) in its stories."""
     sections = [
         _predictions(daily, task, target),
-        _outcomes(daily, task, target),
+        _outcomes(
+            daily if realized is None or realized.empty else outcomes_by_day(realized, task), task, target
+        ),
         _realized(pd.DataFrame() if realized is None else realized, task),
         _models(versions, task),
         _importance(pd.DataFrame() if importance is None else importance, task),

@@ -29,6 +29,8 @@ PERFORMANCE_COLUMNS = [
     "rows",
     "labelled_rows",
     "labelled_share",
+    "score_mean",
+    "actual_mean",
     "realized",
     "estimated",
     "holdout",
@@ -91,6 +93,8 @@ def performance_by_day(
                 "rows": len(group),
                 "labelled_rows": len(known),
                 "labelled_share": len(known) / len(group),
+                "score_mean": float(scores.mean()),
+                "actual_mean": float(known["actual"].mean()) if len(known) else np.nan,
                 "realized": _realized(known, task, metric),
                 "estimated": estimated_metric(scores, task),
                 "holdout": figures.get(metric, np.nan),
@@ -123,6 +127,31 @@ def latest_performance(tables: list[pd.DataFrame], serving: pd.DataFrame) -> pd.
         ["day", "model_version"], keep="last"
     )
     return latest.sort_values(["day", "model_version"], ignore_index=True)
+
+
+def outcomes_by_day(performance: pd.DataFrame, task: Task) -> pd.DataFrame:
+    """Per served day, in the daily summary's terms (`date`, `mean_score`, `actual_positive_rate`,
+    `roc_auc` or `rmse`), from the labels known now: what the report's actual-vs-predicted shows."""
+    labelled = performance[performance["labelled_rows"] > 0]
+    if labelled.empty:
+        return pd.DataFrame(columns=["date", "mean_score", "actual_positive_rate", "roc_auc", "rmse"])
+    rows = []
+    for day, group in labelled.groupby("day", sort=True):
+        weights = group["rows"].to_numpy(dtype=float)
+        labelled_weights = group["labelled_rows"].to_numpy(dtype=float)
+        realized = float(np.average(group["realized"], weights=weights))
+        rows.append(
+            {
+                "date": day,
+                "mean_score": float(np.average(group["score_mean"], weights=weights)),
+                "actual_positive_rate": float(np.average(group["actual_mean"], weights=labelled_weights))
+                if task == "classification"
+                else np.nan,
+                "roc_auc": realized if task == "classification" else np.nan,
+                "rmse": realized if task == "regression" else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def served_days(served: pd.DataFrame, zone: str) -> pd.Series:

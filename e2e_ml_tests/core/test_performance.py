@@ -74,6 +74,8 @@ def test_the_report_keeps_the_latest_figures_of_what_serves_each_day_now():
             "rows": 100,
             "labelled_rows": 100 if realized == realized else 0,
             "labelled_share": 1.0 if realized == realized else 0.0,
+            "score_mean": 0.3,
+            "actual_mean": 0.3 if realized == realized else np.nan,
             "realized": realized,
             "estimated": 0.7,
             "holdout": 0.7,
