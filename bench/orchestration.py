@@ -54,6 +54,7 @@ def main(repeat: int = 3) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["E2E_ML_HOME"] = str(Path(folder) / "home")
         os.environ["DAGSTER_HOME"] = str(Path(folder) / "dagster")
+        os.environ["E2E_ML_TRAINING"] = "in_process"  # executors compared on the same steps
         Path(os.environ["DAGSTER_HOME"]).mkdir()
         (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         settings = Settings.from_env()
