@@ -48,6 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     back.add_argument("--to", dest="last", type=date.fromisoformat, required=True)
     back.add_argument("--out", type=Path, help="folder for the table and summary (default: <home>/backtest)")
 
+    contract = commands.add_parser(
+        "contract", help="check a contract against files, without running anything"
+    )
+    contract_commands = contract.add_subparsers(dest="contract_command", required=True)
+    check = contract_commands.add_parser(
+        "check",
+        help="per file: rows read, clean and quarantined, the top reasons with an example row; "
+        "exits 1 when a file is refused or quarantines more than the allowed share",
+    )
+    check.add_argument("paths", nargs="+", type=Path, help="files, or folders laid out as the landing zone")
+    check.add_argument("--max-quarantined", type=float, default=0.01, help="allowed share per file (0.01)")
+
     serving = commands.add_parser(
         "serve", help="serve the champion over HTTP (MLflow's scoring protocol), following promotions"
     )
@@ -74,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_backtest_command(settings, args)
     if args.command == "serve":
         return run_server(settings, args)
+    if args.command == "contract":
+        return check_contract(settings, args.paths, args.max_quarantined)
     if args.command == "run":
         from e2e_ml.demo import run_landing_zone
 
@@ -156,6 +170,52 @@ def run_backtest_command(settings: Settings, args: argparse.Namespace) -> int:
     )
     print(f"\nSaved {table} and {summary}")
     return 1 if any(not run.success for run in runs) else 0
+
+
+def check_contract(settings: Settings, paths: list[Path], max_quarantined: float) -> int:
+    """`e2e-ml contract check`: the contract (E2E_ML_CONTRACT) against files, one line each as it goes."""
+    from e2e_ml.core.contract import ContractError, load_contract
+    from e2e_ml.core.contract_check import check_file
+    from e2e_ml.core.landing import layout_named
+
+    try:
+        contract = load_contract(settings.contract)
+    except ContractError as error:
+        print(f"e2e-ml contract check: {error}", file=sys.stderr)
+        return 2
+    layout = layout_named(settings.landing_layout)
+    files = [
+        (path, path.relative_to(root).as_posix() if root.is_dir() else path.name)
+        for root in paths
+        for path in (sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root])
+    ]
+    missing = [str(path) for path, _ in files if not path.exists()]
+    if missing:
+        print(f"e2e-ml contract check: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    print(f"Checking {len(files)} file(s) against {settings.contract} (layout {settings.landing_layout})")
+    failed = checked = 0
+    for number, (path, name) in enumerate(files, start=1):
+        placed = layout.place(name, path.stat().st_size, "")
+        if placed.placement == "skipped":
+            print(f"  [{number}/{len(files)}] {name}: skipped ({placed.note})")
+            continue
+        checked += 1
+        verdict = check_file(name, path.read_bytes(), contract, placed.day)
+        ok = verdict.passes(max_quarantined)
+        failed += not ok
+        if verdict.refused:
+            print(f"  [{number}/{len(files)}] {name}: REFUSED: {verdict.refused}")
+            continue
+        flag = "ok" if ok else f"FAILED: over the allowed {max_quarantined:.1%}"
+        print(
+            f"  [{number}/{len(files)}] {name}: {verdict.rows} rows, {verdict.clean} clean, "
+            f"{verdict.quarantined} quarantined ({verdict.quarantined_share:.1%}); {flag}"
+        )
+        for reason in verdict.reasons:
+            print(f"      {reason.rule}: {reason.rows} row(s), e.g. {reason.example[:300]}")
+    print(f"{checked - failed} of {checked} file(s) checked pass" + (f"; {failed} fail" if failed else ""))
+    return 1 if failed else 0
 
 
 def run_server(settings: Settings, args: argparse.Namespace) -> int:
