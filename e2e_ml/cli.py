@@ -59,6 +59,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     check.add_argument("paths", nargs="+", type=Path, help="files, or folders laid out as the landing zone")
     check.add_argument("--max-quarantined", type=float, default=0.01, help="allowed share per file (0.01)")
+    drafting = contract_commands.add_parser(
+        "draft", help="draft a commented contract from sample files: types, ranges, roles, leakage suspects"
+    )
+    drafting.add_argument(
+        "paths", nargs="+", type=Path, help="files, or folders laid out as the landing zone"
+    )
+    drafting.add_argument("--target", help="the column to predict (its values give the task)")
+    drafting.add_argument("--name", default="my_dataset", help="the dataset's name in the contract")
+    drafting.add_argument("--max-rows", type=int, default=100_000, help="sample at most this many rows")
+    drafting.add_argument("--out", type=Path, help="write the contract here (default: standard output)")
 
     serving = commands.add_parser(
         "serve", help="serve the champion over HTTP (MLflow's scoring protocol), following promotions"
@@ -86,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_backtest_command(settings, args)
     if args.command == "serve":
         return run_server(settings, args)
+    if args.command == "contract" and args.contract_command == "draft":
+        return draft_contract(settings, args)
     if args.command == "contract":
         return check_contract(settings, args.paths, args.max_quarantined)
     if args.command == "run":
@@ -172,6 +184,58 @@ def run_backtest_command(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if any(not run.success for run in runs) else 0
 
 
+def sample_files(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Files under `paths`, each with its name relative to the folder given (for the layout)."""
+    return [
+        (path, path.relative_to(root).as_posix() if root.is_dir() else path.name)
+        for root in paths
+        for path in (sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root])
+    ]
+
+
+def draft_contract(settings: Settings, args: argparse.Namespace) -> int:
+    """`e2e-ml contract draft`: read a bounded sample with ingest's readers, then draft."""
+    from e2e_ml.core.contract_draft import draft
+    from e2e_ml.core.ingest import UnreadableFileError, combine, read_dump
+    from e2e_ml.core.landing import layout_named
+
+    layout = layout_named(settings.landing_layout)
+    dumps, rows, landing_days = [], 0, {}
+    files = sample_files(args.paths)
+    for number, (path, name) in enumerate(files, start=1):
+        if rows >= args.max_rows:
+            break
+        placed = layout.place(name, path.stat().st_size, "")
+        if placed.placement == "skipped":
+            continue
+        if placed.day is not None:
+            landing_days[name] = placed.day
+        try:
+            dump = read_dump(name, path.read_bytes())
+        except UnreadableFileError as error:
+            print(f"  [{number}/{len(files)}] skipped, unreadable: {error}", file=sys.stderr)
+            continue
+        dumps.append(dump)
+        rows += dump.rows.height
+        print(f"  [{number}/{len(files)}] {name}: {dump.rows.height} rows", file=sys.stderr)
+    if not dumps:
+        print("e2e-ml contract draft: no readable file among the paths", file=sys.stderr)
+        return 2
+    sample = combine(dumps).head(args.max_rows)
+    try:
+        text = draft(sample, args.name, args.target, landing_days)
+    except ValueError as error:
+        print(f"e2e-ml contract draft: {error}", file=sys.stderr)
+        return 2
+    print(f"Drafted from {sample.height} rows of {len(dumps)} file(s)", file=sys.stderr)
+    if args.out:
+        args.out.write_text(text)
+        print(f"Wrote {args.out}; review it, then: e2e-ml contract check", file=sys.stderr)
+    else:
+        print(text, end="")
+    return 0
+
+
 def check_contract(settings: Settings, paths: list[Path], max_quarantined: float) -> int:
     """`e2e-ml contract check`: the contract (E2E_ML_CONTRACT) against files, one line each as it goes."""
     from e2e_ml.core.contract import ContractError, load_contract
@@ -184,11 +248,7 @@ def check_contract(settings: Settings, paths: list[Path], max_quarantined: float
         print(f"e2e-ml contract check: {error}", file=sys.stderr)
         return 2
     layout = layout_named(settings.landing_layout)
-    files = [
-        (path, path.relative_to(root).as_posix() if root.is_dir() else path.name)
-        for root in paths
-        for path in (sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root])
-    ]
+    files = sample_files(paths)
     missing = [str(path) for path, _ in files if not path.exists()]
     if missing:
         print(f"e2e-ml contract check: no such file: {', '.join(missing)}", file=sys.stderr)
