@@ -17,12 +17,10 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import dagster as dg
-
 from bench.common import RESULTS, save, table
 from e2e_ml.backtest import printable, run_backtest
-from e2e_ml.deployments import Settings, provision, resources_for
-from e2e_ml.simulate.land import land
+from e2e_ml.deployments import Settings
+from e2e_ml.simulate.land import land_in
 from e2e_ml.simulate.telemetry import SimulationConfig, simulate
 
 LABEL_DELAY_DAYS = 7
@@ -34,15 +32,11 @@ def main(days: int = 35, players: int = 2_000) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["DAGSTER_HOME"] = str(Path(folder) / "dagster")
         settings = Settings(home=Path(folder), start_date=start)
-        provision(settings)
-        zones = {role: resources_for(settings)[f"{role}_zone"] for role in ("landing", "outcomes")}
         # Labels for the last days land too (up to today): every served day can be judged.
         config = SimulationConfig(
             start=start, days=days + LABEL_DELAY_DAYS, players=players, label_delay_days=LABEL_DELAY_DAYS
         )
-        with dg.build_resources(zones) as resources:
-            landed = [d for d in simulate(config) if d.zone == "outcomes" or d.day <= last]
-            land(landed, resources.landing, outcomes_zone=resources.outcomes)
+        land_in(settings, (d for d in simulate(config) if d.zone == "outcomes" or d.day <= last))
         started = time.perf_counter()
         result, runs = run_backtest(settings, start, last, report=lambda line: None)
         seconds = time.perf_counter() - started

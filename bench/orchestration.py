@@ -47,6 +47,19 @@ def daily_job_multiprocess() -> dg.JobDefinition:
     ).resolve_job_def(DAILY_PIPELINE)
 
 
+def run_multiprocess(instance: dg.DagsterInstance, day: str) -> str:
+    """One daily run of `daily_job_multiprocess` (loaded by path, as the executor needs); its run id."""
+    with dg.execute_job(
+        dg.reconstructable(daily_job_multiprocess),
+        instance=instance,
+        run_config=QUIET_LOGS,
+        tags={"dagster/partition": day},
+    ) as result:
+        if not result.success:
+            raise RuntimeError("the multiprocess run failed")
+        return result.run_id
+
+
 def main(repeat: int = 3) -> dict:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     day = (START + timedelta(days=DAYS - 1)).isoformat()
@@ -76,15 +89,7 @@ def main(repeat: int = 3) -> dict:
                 ).run_id
 
             def multiprocess() -> str:
-                with dg.execute_job(
-                    dg.reconstructable(daily_job_multiprocess),
-                    instance=instance,
-                    run_config=QUIET_LOGS,
-                    tags={"dagster/partition": day},
-                ) as result:
-                    if not result.success:
-                        raise RuntimeError("the multiprocess run failed")
-                    return result.run_id
+                return run_multiprocess(instance, day)
 
             for label, run in (("in_process", in_process), ("multiprocess", multiprocess)):
                 best: dict[str, float] | None = None

@@ -26,7 +26,7 @@ from pathlib import Path
 import dagster as dg
 
 from bench.common import best_of, save, table
-from bench.orchestration import daily_job_multiprocess
+from bench.orchestration import run_multiprocess
 from e2e_ml.definitions import build_definitions
 from e2e_ml.demo import QUIET_LOGS
 from e2e_ml.deployments import Settings, provision, resources_for
@@ -73,20 +73,10 @@ def main(repeat: int = 3) -> dict:
                 ):
                     raise RuntimeError(f"the run with {place} training failed")
 
-            def multiprocess() -> None:
-                with dg.execute_job(
-                    dg.reconstructable(daily_job_multiprocess),
-                    instance=instance,
-                    run_config=QUIET_LOGS,
-                    tags={"dagster/partition": day},
-                ) as result:
-                    if not result.success:
-                        raise RuntimeError("the multiprocess run failed")
-
             started = time.perf_counter()
             in_process, _ = best_of(repeat, lambda: daily_run("in_process"))
             subprocess, _ = best_of(repeat, lambda: daily_run("subprocess"))
-            multiprocess_run, _ = best_of(1, multiprocess)
+            multiprocess_run, _ = best_of(1, lambda: run_multiprocess(instance, day))
             total = time.perf_counter() - started
     figures = {
         "in_process_training_s": round(in_process, 2),

@@ -33,9 +33,9 @@ from bench.common import save, table
 from e2e_ml.core.features import feature_frame
 from e2e_ml.definitions import build_definitions
 from e2e_ml.demo import QUIET_LOGS
-from e2e_ml.deployments import Settings, provision, resources_for
+from e2e_ml.deployments import Settings, resources_for
 from e2e_ml.serve import ChampionFollower, make_server
-from e2e_ml.simulate.land import land
+from e2e_ml.simulate.land import land_in
 from e2e_ml.simulate.telemetry import SimulationConfig, simulate
 
 START, DAYS = date(2026, 6, 1), 5
@@ -73,9 +73,7 @@ def timed_posts(url: str, payload: bytes, count: int) -> list[float]:
 def main(requests: int = 300) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(home=Path(folder))
-        provision(settings)
-        with dg.build_resources({"landing": resources_for(settings)["landing_zone"]}) as zones:
-            land(simulate(SimulationConfig(start=START, days=DAYS, players=2_000)), zones.landing)
+        land_in(settings, simulate(SimulationConfig(start=START, days=DAYS, players=2_000)))
         job = build_definitions(settings).resolve_job_def("daily_pipeline")
         with dg.instance_for_test() as instance:
             for day in range(DAYS):

@@ -107,10 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         return summarize(settings, run_landing_zone(settings).runs)
     anomalies = tuple(Anomaly.parse(text) for text in args.anomaly)
     if args.command == "simulate":
-        import dagster as dg
-
-        from e2e_ml.deployments import provision, resources_for
-        from e2e_ml.simulate.land import land
+        from e2e_ml.simulate.land import land_in
 
         config = SimulationConfig(
             start=args.start,
@@ -121,15 +118,11 @@ def main(argv: list[str] | None = None) -> int:
             anomalies=anomalies,
             label_delay_days=args.label_delay_days,
         )
-        provision(settings)
-        zones = {role: resources_for(settings)[f"{role}_zone"] for role in ("landing", "outcomes")}
-        with dg.build_resources(zones) as resources:
-            landed = land(
-                simulate(config),
-                resources.landing,
-                progress=lambda d: print(f"landed {d.name} ({d.rows} rows) in the {d.zone} zone"),
-                outcomes_zone=resources.outcomes,
-            )
+        landed = land_in(
+            settings,
+            simulate(config),
+            progress=lambda d: print(f"landed {d.name} ({d.rows} rows) in the {d.zone} zone"),
+        )
         print(f"{len(landed)} dumps in {settings.landing_url} and {settings.outcomes_url}")
         return 0
 
@@ -296,17 +289,12 @@ def run_server(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def land_example(settings: Settings, args: argparse.Namespace) -> int:
-    import dagster as dg
-
-    from e2e_ml.deployments import provision, resources_for
     from e2e_ml.simulate.deliveries import DeliveriesConfig, deliveries
-    from e2e_ml.simulate.land import land
+    from e2e_ml.simulate.land import land_in
 
     start = args.start or date.today() - timedelta(days=args.days)
     config = DeliveriesConfig(start=start, days=args.days, orders_per_day=args.orders_per_day, seed=args.seed)
-    provision(settings)
-    with dg.build_resources({"landing": resources_for(settings)["landing_zone"]}) as resources:
-        landed = land(deliveries(config), resources.landing)
+    landed = land_in(settings, deliveries(config))
     rows = sum(d.rows for d in landed)
     print(
         f"{len(landed)} files, {rows} orders for {start} .. {start + timedelta(days=args.days - 1)} "

@@ -3,14 +3,13 @@
 import json
 from datetime import date, timedelta
 
-import dagster as dg
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from e2e_ml.cli import main
-from e2e_ml.deployments import Settings, provision, resources_for
-from e2e_ml.simulate.land import land
+from e2e_ml.deployments import Settings
+from e2e_ml.simulate.land import land_in
 from e2e_ml.simulate.telemetry import SimulationConfig, simulate
 
 START, DAYS = date(2026, 5, 4), 9
@@ -21,12 +20,8 @@ def test_the_backtest_judges_what_was_served_on_the_labels_known_now(tmp_path, m
     monkeypatch.setenv("E2E_ML_HOME", str(home))
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     monkeypatch.setenv("E2E_ML_TRAINING", "in_process")  # the subprocess path is test_training's
-    settings = Settings(home=home)
-    provision(settings)
-    zones = {role: resources_for(settings)[f"{role}_zone"] for role in ("landing", "outcomes")}
-    with dg.build_resources(zones) as resources:
-        config = SimulationConfig(start=START, days=DAYS, players=600, label_delay_days=2)
-        land(simulate(config), resources.landing, outcomes_zone=resources.outcomes)
+    config = SimulationConfig(start=START, days=DAYS, players=600, label_delay_days=2)
+    land_in(Settings(home=home), simulate(config))
     last = START + timedelta(days=DAYS - 1)
     out = tmp_path / "backtest"
     assert main(["backtest", "--from", START.isoformat(), "--to", last.isoformat(), "--out", str(out)]) == 0

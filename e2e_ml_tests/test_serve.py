@@ -17,9 +17,9 @@ import pytest
 from e2e_ml.core.features import feature_frame
 from e2e_ml.definitions import build_definitions
 from e2e_ml.demo import QUIET_LOGS
-from e2e_ml.deployments import Settings, provision, resources_for
+from e2e_ml.deployments import Settings, resources_for
 from e2e_ml.serve import ChampionFollower, make_server
-from e2e_ml.simulate.land import land
+from e2e_ml.simulate.land import land_in
 from e2e_ml.simulate.telemetry import SimulationConfig, simulate
 
 START, DAYS = date(2026, 6, 1), 5
@@ -29,9 +29,7 @@ START, DAYS = date(2026, 6, 1), 5
 def served(tmp_path_factory):
     """Five days through the real graph: a champion, and its batch scores for the last day."""
     settings = Settings(home=tmp_path_factory.mktemp("serve") / "home")
-    provision(settings)
-    with dg.build_resources({"landing": resources_for(settings)["landing_zone"]}) as resources:
-        land(simulate(SimulationConfig(start=START, days=DAYS, players=500)), resources.landing)
+    land_in(settings, simulate(SimulationConfig(start=START, days=DAYS, players=500)))
     job = build_definitions(settings).resolve_job_def("daily_pipeline")
     with dg.instance_for_test() as instance:
         for day in range(DAYS):

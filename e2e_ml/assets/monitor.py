@@ -18,11 +18,8 @@ from e2e_ml.resources.tracking import MlflowTracking
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=[daily_predictions],
-    ins={
-        "clean_dataset": dg.AssetIn(partition_mapping=followed_days),
-        "outcomes": dg.AssetIn(partition_mapping=followed_days),
-    },
+    deps=[daily_predictions, dg.AssetDep("clean_dataset", partition_mapping=followed_days)],
+    ins={"outcomes": dg.AssetIn(partition_mapping=followed_days)},
     io_manager_key="outputs_io_manager",
     check_specs=[decay_spec],
     group_name="monitor",
@@ -33,8 +30,8 @@ from e2e_ml.resources.tracking import MlflowTracking
 )
 def realized_performance(
     context: dg.AssetExecutionContext,
-    clean_dataset: pd.DataFrame,
     outcomes: pd.DataFrame,
+    lake: StorageLocation,
     outputs: StorageLocation,
     contract: DataContract,
     mlflow: MlflowTracking,
@@ -43,7 +40,10 @@ def realized_performance(
     served_days = [(as_of - timedelta(days=back)).isoformat() for back in range(FOLLOWED_DAYS, -1, -1)]
     served, _ = outputs.read_partitions(daily_predictions.key.to_user_string(), served_days)
     served = served if len(served) else no_predictions()
-    labelled = label_predictions(served, clean_dataset, outcomes, spec, as_of)
+    # Only the key and the label of the clean rows: the labels they carry.
+    carried = [spec.roles.id, spec.roles.event_time, spec.roles.target]
+    clean, _ = lake.read_partitions("clean_dataset", served_days, carried)
+    labelled = label_predictions(served, clean, outcomes, spec, as_of)
     holdout = mlflow.version_metrics(contract.model_name, labelled["model_version"].astype(str).unique())
     performance = performance_by_day(labelled, spec.roles.task, as_of, holdout, spec.time.zone)
     context.log.info(f"{as_of}: {len(performance)} served day(s) followed")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import dagster as dg
+
+from e2e_ml.deployments import Settings, provision, resources_for
 from e2e_ml.resources.storage import LandingZone
 from e2e_ml.simulate.telemetry import Dump
 
@@ -25,3 +28,14 @@ def land(
         if progress:
             progress(dump)
     return landed
+
+
+def land_in(
+    settings: Settings, dumps: Iterable[Dump], progress: Callable[[Dump], None] | None = None
+) -> list[Dump]:
+    """Land dumps in a deployment's landing and outcomes zones, created first if need be."""
+    provision(settings)
+    resources = resources_for(settings)
+    zones = {role: resources[f"{role}_zone"] for role in ("landing", "outcomes")}
+    with dg.build_resources(zones) as built:
+        return land(dumps, built.landing, progress, outcomes_zone=built.outcomes)

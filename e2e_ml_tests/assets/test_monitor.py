@@ -16,8 +16,8 @@ import yaml
 
 from e2e_ml.definitions import build_definitions
 from e2e_ml.demo import QUIET_LOGS
-from e2e_ml.deployments import DEFAULT_CONTRACT, Settings, provision, resources_for
-from e2e_ml.simulate.land import land
+from e2e_ml.deployments import DEFAULT_CONTRACT, Settings
+from e2e_ml.simulate.land import land_in
 from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, simulate
 
 START = date(2026, 2, 2)
@@ -38,8 +38,6 @@ class Month:
         home.mkdir(parents=True)
         (home / "contract.yaml").write_text(yaml.safe_dump(contract))
         self.settings = Settings(home=home, contract=home / "contract.yaml")
-        provision(self.settings)
-        zones = {role: resources_for(self.settings)[f"{role}_zone"] for role in ("landing", "outcomes")}
         config = SimulationConfig(
             start=START,
             days=DAYS,
@@ -47,8 +45,7 @@ class Month:
             label_delay_days=DELAY,
             anomalies=(Anomaly.parse(f"decay@{DECAY_DAY}"),),
         )
-        with dg.build_resources(zones) as resources:
-            land(simulate(config), resources.landing, outcomes_zone=resources.outcomes)
+        land_in(self.settings, simulate(config))
         self.served_before: dict[int, bytes] = {}  # a day's predictions file just after it was served
         self.decay: dict[int, dg.AssetCheckEvaluation] = {}
         defs = build_definitions(self.settings)

@@ -15,8 +15,8 @@ import yaml
 from e2e_ml.cli import main
 from e2e_ml.definitions import build_definitions
 from e2e_ml.demo import QUIET_LOGS, raise_alerts
-from e2e_ml.deployments import DEFAULT_CONTRACT, Settings, provision, resources_for
-from e2e_ml.simulate.land import land
+from e2e_ml.deployments import DEFAULT_CONTRACT, Settings
+from e2e_ml.simulate.land import land_in
 from e2e_ml.simulate.telemetry import SimulationConfig, simulate
 
 START = date(2026, 2, 2)
@@ -54,11 +54,8 @@ class Lab:
 
 def lab_for(home: Path, contract: Path = DEFAULT_CONTRACT, days: int = 6, label_delay_days: int = 0):
     settings = Settings(home=home, contract=contract)
-    provision(settings)
-    zones = {role: resources_for(settings)[f"{role}_zone"] for role in ("landing", "outcomes")}
     config = SimulationConfig(start=START, days=days, players=600, label_delay_days=label_delay_days)
-    with dg.build_resources(zones) as resources:
-        land(simulate(config), resources.landing, outcomes_zone=resources.outcomes)
+    land_in(settings, simulate(config))
     return settings
 
 

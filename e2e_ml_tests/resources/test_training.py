@@ -22,9 +22,9 @@ from azure.storage.blob import BlobServiceClient
 
 from e2e_ml.definitions import build_definitions
 from e2e_ml.demo import QUIET_LOGS
-from e2e_ml.deployments import Settings, provision, resources_for
+from e2e_ml.deployments import Settings
 from e2e_ml.resources.training import AzureMLTrainer
-from e2e_ml.simulate.land import land
+from e2e_ml.simulate.land import land_in
 from e2e_ml.simulate.telemetry import SimulationConfig, simulate
 from e2e_ml_tests.conftest import azurite_settings
 
@@ -69,9 +69,7 @@ class LocalAzureML:
 def run_days(
     settings: Settings, training: dict | None = None, days: int = DAYS
 ) -> list[dg.ExecuteInProcessResult]:
-    provision(settings)
-    with dg.build_resources({"landing": resources_for(settings)["landing_zone"]}) as resources:
-        land(simulate(SimulationConfig(start=START, days=DAYS, players=600)), resources.landing)
+    land_in(settings, simulate(SimulationConfig(start=START, days=DAYS, players=600)))
     job = build_definitions(settings).resolve_job_def("daily_pipeline")
     config = {**QUIET_LOGS, "ops": {"trained_model": {"config": training or {}}}}
     with dg.instance_for_test() as instance:
