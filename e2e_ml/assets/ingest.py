@@ -2,14 +2,16 @@
 
 import json
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import polars as pl
 
 from e2e_ml.assets.partitions import daily_partitions
-from e2e_ml.core.ingest import UnreadableFileError, combine, read_dump
-from e2e_ml.core.landing import unsafe_name
-from e2e_ml.resources.storage import LandingZone
+from e2e_ml.core.ingest import LINEAGE_SCHEMA, UnreadableFileError, read_batches
+from e2e_ml.core.landing import LandedFile, unsafe_name
+from e2e_ml.resources.storage import LandingZone, SpooledTable, spooling
 
 MANIFEST_COLUMNS = ["file", "day", "size", "version", "status", "reason", "rows", "columns"]
 
@@ -31,47 +33,46 @@ MANIFEST_COLUMNS = ["file", "day", "size", "version", "status", "reason", "rows"
     deps=["landed_files"],
 )
 def ingest(context: dg.AssetExecutionContext, landing_zone: LandingZone):
+    """Each file is read batch by batch into Parquet parts on local scratch, and the day's parts
+    are then streamed into one table: memory holds a batch, never the day."""
     day = date.fromisoformat(context.partition_key)
     files = landing_zone.list_day(day)
-    reads, manifest = [], []
-    for file in files:
-        unsafe = unsafe_name(file.name)
-        entry = {
-            "file": file.name if unsafe is None else repr(file.name[:200]),
-            "day": day.isoformat(),
-            "size": file.size,
-            "version": file.version,
-        }
-        if file.placement == "skipped":
-            manifest.append({**entry, "status": "skipped", "reason": file.note, "rows": 0, "columns": "[]"})
-            continue
-        try:
-            if unsafe is not None:
-                raise UnreadableFileError(f"{entry['file']}: refused unread, {unsafe}")
-            dump = read_dump(file.name, landing_zone.read_bytes(file.name))
-        except UnreadableFileError as error:
-            context.log.warning(f"refused {error}")
-            manifest.append({**entry, "status": "refused", "reason": str(error), "rows": 0, "columns": "[]"})
-            continue
-        reads.append(dump)
-        manifest.append(
-            {
-                **entry,
-                "status": "read",
-                "reason": None,
-                "rows": dump.rows.height,
-                "columns": json.dumps(dump.columns),
-            }
+    manifest, parts = [], []
+    with spooling("raw_stream") as spool:
+        for number, file in enumerate(files):
+            entry = _manifest_entry(file, day)
+            if file.placement == "skipped":
+                manifest.append(
+                    {**entry, "status": "skipped", "reason": file.note, "rows": 0, "columns": "[]"}
+                )
+                continue
+            try:
+                rows, columns, file_parts = _read_to_parts(landing_zone, file, spool.parent / f"file{number}")
+            except UnreadableFileError as error:
+                context.log.warning(f"refused {error}")
+                manifest.append(
+                    {**entry, "status": "refused", "reason": str(error), "rows": 0, "columns": "[]"}
+                )
+                continue
+            parts += file_parts
+            manifest.append(
+                {**entry, "status": "read", "reason": None, "rows": rows, "columns": json.dumps(columns)}
+            )
+            context.log.info(f"{day}: read {file.name} ({rows:,} rows)")
+        raw = pl.concat([pl.scan_parquet(part) for part in parts], how="diagonal") if parts else None
+        (raw if raw is not None else pl.LazyFrame(schema=LINEAGE_SCHEMA)).sink_parquet(spool)
+        for part in parts:
+            part.unlink()
+        manifest_frame = pd.DataFrame(manifest, columns=MANIFEST_COLUMNS)
+        read = manifest_frame["status"] == "read"
+        refused = int((manifest_frame["status"] == "refused").sum())
+        landed = int(manifest_frame.loc[read, "rows"].sum())
+        context.log.info(f"{day}: read {landed:,} rows from {int(read.sum())} files, refused {refused}")
+        yield dg.Output(
+            SpooledTable(spool),
+            output_name="raw_stream",
+            metadata={"files_read": int(read.sum()), "files_refused": refused},
         )
-    raw = combine(reads)
-    manifest_frame = pd.DataFrame(manifest, columns=MANIFEST_COLUMNS)
-    refused = int((manifest_frame["status"] == "refused").sum())
-    context.log.info(f"{day}: read {len(raw)} rows from {len(reads)} files, refused {refused}")
-    yield dg.Output(
-        raw,
-        output_name="raw_stream",
-        metadata={"files_read": len(reads), "files_refused": refused},
-    )
     yield dg.Output(
         manifest_frame,
         output_name="raw_manifest",
@@ -80,3 +81,36 @@ def ingest(context: dg.AssetExecutionContext, landing_zone: LandingZone):
             "manifest": dg.MetadataValue.md(manifest_frame.drop(columns="columns").to_markdown(index=False)),
         },
     )
+
+
+def _manifest_entry(file: LandedFile, day: date) -> dict:
+    unsafe = unsafe_name(file.name)
+    return {
+        "file": file.name if unsafe is None else repr(file.name[:200]),
+        "day": day.isoformat(),
+        "size": file.size,
+        "version": file.version,
+    }
+
+
+def _read_to_parts(
+    landing_zone: LandingZone, file: LandedFile, folder: Path
+) -> tuple[int, list[str], list[Path]]:
+    """One landed file as Parquet parts of text rows, one per batch; none if it is refused."""
+    unsafe = unsafe_name(file.name)
+    if unsafe is not None:
+        raise UnreadableFileError(f"{file.name[:200]!r}: refused unread, {unsafe}")
+    folder.mkdir()
+    parts: list[Path] = []
+    rows = 0
+    try:
+        with landing_zone.local_copy(file.name) as local, read_batches(file.name, local) as dump:
+            for batch in dump.batches:
+                parts.append(folder / f"part{len(parts)}.parquet")
+                batch.write_parquet(parts[-1], compression="lz4")
+                rows += batch.height
+            return rows, dump.columns, parts
+    except UnreadableFileError:
+        for part in parts:
+            part.unlink()
+        raise

@@ -9,9 +9,9 @@ import polars as pl
 
 from e2e_ml.assets.partitions import daily_partitions
 from e2e_ml.checks.history import read_day
-from e2e_ml.core.cleaning import clean, file_ledger
+from e2e_ml.core.cleaning import REASON, clean_plan, file_ledger, null_shares, rule_counts
 from e2e_ml.resources.contract import DataContract
-from e2e_ml.resources.storage import StorageLocation
+from e2e_ml.resources.storage import SpooledTable, StorageLocation, spooling
 
 
 @dg.multi_asset(
@@ -36,11 +36,13 @@ from e2e_ml.resources.storage import StorageLocation
 )
 def prepare(
     context: dg.AssetExecutionContext,
-    raw_stream: pl.DataFrame,
+    raw_stream: pl.LazyFrame,
     raw_manifest: pd.DataFrame,
     contract: DataContract,
     lake: StorageLocation,
 ):
+    """The contract's rules run as one streaming plan per output, spooled to scratch as Parquet
+    row groups and published whole: memory holds a batch and the day's key hashes."""
     day = date.fromisoformat(context.partition_key)
     read = raw_manifest[raw_manifest["status"] == "read"]
     headers = {
@@ -48,30 +50,34 @@ def prepare(
         for file, columns in zip(read["file"], read["columns"], strict=True)
     }
     rules = contract.load()
-    result = clean(raw_stream, rules, day=day, file_columns=headers)
-
-    previous = read_day(lake, "file_ledger", context.partition_key)  # to keep superseded versions
-    ledger = file_ledger(raw_manifest, result.clean, result.quarantine, rules.columns, previous)
-    landed = len(raw_stream)
-    rejected_share = len(result.quarantine) / landed if landed else 0.0
-    context.log.info(
-        f"{day}: {landed} landed -> {len(result.clean)} clean + {len(result.quarantine)} quarantined"
-    )
-    yield dg.Output(
-        result.clean,
-        output_name="clean_dataset",
-        metadata={
-            "landed_rows": landed,
-            "rejected_share": dg.MetadataValue.float(rejected_share),
-            "null_share": dg.MetadataValue.json(result.null_shares(rules.roles.features)),
-            "ledger": dg.MetadataValue.md(
-                ledger[["file", "status", "rows", "clean", "quarantined"]].to_markdown(index=False)
-            ),
-        },
-    )
-    yield dg.Output(
-        result.quarantine,
-        output_name="quarantined_rows",
-        metadata={"rejected_by_rule": dg.MetadataValue.json(result.rejected_by_rule)},
-    )
+    plan = clean_plan(raw_stream, rules, day=day, file_columns=headers)
+    landed = raw_stream.select(pl.len()).collect().item()
+    with spooling("clean_dataset") as clean_file, spooling("quarantined_rows") as quarantine_file:
+        plan.clean.sink_parquet(clean_file)
+        clean_rows = pl.scan_parquet(clean_file)
+        kept = clean_rows.select(pl.len()).collect().item()
+        # A day with no rejected row skips the second pass over its rows.
+        (plan.quarantine if kept < landed else plan.quarantine.clear()).sink_parquet(quarantine_file)
+        quarantined = pl.scan_parquet(quarantine_file)
+        rejected_by_rule = rule_counts(quarantined.select(REASON).collect()[REASON])
+        previous = read_day(lake, "file_ledger", context.partition_key)  # to keep superseded versions
+        ledger = file_ledger(raw_manifest, clean_rows, quarantined, rules.columns, previous)
+        context.log.info(f"{day}: {landed} landed -> {kept} clean + {landed - kept} quarantined")
+        yield dg.Output(
+            SpooledTable(clean_file),
+            output_name="clean_dataset",
+            metadata={
+                "landed_rows": landed,
+                "rejected_share": dg.MetadataValue.float((landed - kept) / landed if landed else 0.0),
+                "null_share": dg.MetadataValue.json(null_shares(clean_rows, rules.roles.features)),
+                "ledger": dg.MetadataValue.md(
+                    ledger[["file", "status", "rows", "clean", "quarantined"]].to_markdown(index=False)
+                ),
+            },
+        )
+        yield dg.Output(
+            SpooledTable(quarantine_file),
+            output_name="quarantined_rows",
+            metadata={"rejected_by_rule": dg.MetadataValue.json(rejected_by_rule)},
+        )
     yield dg.Output(ledger, output_name="file_ledger", metadata={"files": len(ledger)})

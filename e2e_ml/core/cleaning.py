@@ -1,8 +1,11 @@
 """Contract validation and de-duplication: raw text rows in, typed clean rows out.
 
 Every raw row ends up either clean or quarantined with the rules it broke, so a day always
-reconciles: landed rows = clean rows + quarantined rows. The work is columnar (polars), with
-pandera's polars backend for the contract's checks: a day of millions of rows cleans in seconds.
+reconciles: landed rows = clean rows + quarantined rows. The rules are polars expressions,
+built from the contract's pandera checks, so that a day of any size is cleaned as a stream:
+`clean_plan` returns lazy frames that polars' streaming engine runs batch by batch into a
+Parquet sink, in memory that does not grow with the day. Only the key hashes (8 bytes a row)
+are held for the whole day, to resolve duplicates across it.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import reduce
+from functools import partial, reduce
+from typing import Any
 
 import pandas as pd
-import pandera.errors
+import pandera.api.checks
 import polars as pl
 
 from e2e_ml.core.contract import Contract
@@ -27,11 +31,15 @@ REASON = "_rejected_because"
 LINEAGE = (SOURCE_FILE, SOURCE_ROW)
 LEDGER_COLUMNS = ("file", "day", "size", "version", "status", "reason", "rows", "clean", "quarantined")
 BOOLEAN_TEXT = {"true": True, "1": True, "false": False, "0": False}
-_ROW = "_raw_position"  # a row's position in the raw frame, while cleaning
-_ROW_TYPE = pl.UInt32  # polars' own row index type
+_TYPED = "_typed:"  # a contract column's typed value, beside its landed text, while cleaning
+_UNREAD = "_unread:"  # whether a present value could not be read as its column's type
 _ORDER = "_landing_order"  # file rank and row in one integer: the larger landed later
 _KEEPER = "_kept_order"
-_RETRY = "_retry:"  # a value the strict parse could not read, to parse leniently
+SHOWN_CHARACTERS = 40  # of a rejected value, in its reason
+
+
+class UnsupportedCheckError(ValueError):
+    """A contract check that cannot run as a row rule (a custom or whole-table check)."""
 
 
 @dataclass
@@ -45,8 +53,17 @@ class CleanResult:
 
     def null_shares(self, columns: Sequence[str]) -> dict[str, float]:
         """Share of missing values per column: a missing value is kept, never invented here."""
-        height = self.clean.height or 1
-        return {c: round(self.clean[c].null_count() / height, 4) for c in columns}
+        return null_shares(self.clean.lazy(), columns)
+
+
+@dataclass(frozen=True)
+class CleanPlan:
+    """The day's clean rows and its quarantined rows, as lazy frames over the same raw rows:
+    each is collected, or sunk to Parquet by the streaming engine, on its own."""
+
+    clean: pl.LazyFrame
+    quarantine: pl.LazyFrame
+    superseded: int  # rows rejected only because a later row has their key
 
 
 def rule_counts(reasons: pl.Series | pd.Series) -> dict[str, int]:
@@ -61,103 +78,232 @@ def rule_counts(reasons: pl.Series | pd.Series) -> dict[str, int]:
     return {str(rule): int(count) for rule, count in sorted(rules.value_counts().iter_rows())}
 
 
+def null_shares(rows: pl.LazyFrame, columns: Sequence[str]) -> dict[str, float]:
+    counts = rows.select(pl.len().alias("_rows"), *(pl.col(c).null_count() for c in columns)).collect()
+    height = counts["_rows"][0] or 1
+    return {c: round(counts[c][0] / height, 4) for c in columns}
+
+
 def clean(
     raw: pl.DataFrame,
     contract: Contract,
     day: date | None = None,
     file_columns: Mapping[str, Sequence[str]] | None = None,
 ) -> CleanResult:
+    """`clean_plan` on rows in memory, both frames collected."""
+    plan = clean_plan(raw.lazy(), contract, day, file_columns)
+    return CleanResult(clean=plan.clean.collect(), quarantine=plan.quarantine.collect())
+
+
+def clean_plan(
+    raw: pl.LazyFrame,
+    contract: Contract,
+    day: date | None = None,
+    file_columns: Mapping[str, Sequence[str]] | None = None,
+) -> CleanPlan:
     """Validate `raw` (all values as text, with lineage columns) against `contract`.
 
     `file_columns` gives the header each source file had, so that a file lacking a contract
-    column has its rows rejected instead of silently imputed. Rows are rejected at one stage
-    each: reading (columns, types, day), then the contract's checks, then de-duplication.
+    column has its rows rejected instead of silently imputed. A row's reason names the rules of
+    its first failing stage: reading (columns, types, day), then the contract's checks, then
+    de-duplication. Both frames keep the order rows were read in.
     """
-    typed, early = _parse_rows(raw, contract, day, file_columns or {})
-    rejected = _mask(raw.height, early[_ROW])
-    checks = _check_reasons(typed, contract, rejected)
-    rejected = rejected | _mask(raw.height, checks[_ROW])
-    duplicates = _duplicate_reasons(typed, contract, ~rejected)
-    rejected = rejected | _mask(raw.height, duplicates[_ROW])
-    return CleanResult(
-        clean=typed.filter(~rejected),
-        quarantine=_quarantine(raw, pl.concat([early, checks, duplicates])),
+    landed = raw.collect_schema().names()
+    rules = RowRules(contract, landed, day, file_columns or {})
+    staged = raw.with_columns(rules.typed_values()).with_columns(rules.unread_values())
+    superseded = _superseded_rows(staged, rules, contract)
+    dropped = _any_row_of(superseded)
+    clean_rows = staged.filter(~(rules.broken() | dropped)).select(
+        *(pl.col(_TYPED + c).alias(c) for c in contract.columns), *LINEAGE
     )
-
-
-def _mask(height: int, positions: pl.Series) -> pl.Series:
-    return pl.repeat(False, height, eager=True).scatter(positions, True)
-
-
-def _reasons(positions: pl.Series, reason: pl.Series | str) -> pl.DataFrame:
-    frame = pl.DataFrame({_ROW: positions.cast(_ROW_TYPE)})
-    return frame.with_columns(
-        pl.lit(reason, pl.String).alias(REASON) if isinstance(reason, str) else reason.alias(REASON)
+    duplicate = "_duplicate_reason"
+    quarantine = (
+        staged.filter(rules.broken() | dropped)
+        .join(
+            superseded.lazy().rename({REASON: duplicate}), on=list(LINEAGE), how="left", maintain_order="left"
+        )
+        .select(*landed, pl.coalesce(rules.reason(), pl.col(duplicate)).alias(REASON))
     )
+    return CleanPlan(clean=clean_rows, quarantine=quarantine, superseded=superseded.height)
 
 
-def _no_reasons() -> pl.DataFrame:
-    return pl.DataFrame(schema={_ROW: _ROW_TYPE, REASON: pl.String})
+class RowRules:
+    """The contract's rules for one day's rows, as polars expressions over the landed text
+    columns and their typed values (`typed_values`, staged beside them under `_typed:`)."""
 
+    def __init__(
+        self,
+        contract: Contract,
+        landed: Sequence[str],
+        day: date | None,
+        file_columns: Mapping[str, Sequence[str]],
+    ):
+        self.contract = contract
+        self.landed = [c for c in contract.columns if c in landed]
+        self.day = day
+        self.file_columns = file_columns
+        self.checks = [
+            (column, check) for column in contract.columns for check in _row_checks(contract, column)
+        ]
 
-def _parse_rows(
-    raw: pl.DataFrame, contract: Contract, day: date | None, file_columns: Mapping[str, Sequence[str]]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Typed contract columns (and lineage), and the reasons of rows that failed to read.
+    def typed_values(self) -> list[pl.Expr]:
+        """Each contract column typed, and for the parsed kinds whether its text was unreadable.
 
-    Every column is first parsed strictly and in parallel; only the values that did not parse
-    (padded, "3.0" for an integer, another ISO form, or broken) take the slower lenient path.
-    """
-    landed = [c for c in contract.columns if c in raw.columns]
-    strict, retry = [], []
-    for column in contract.columns:
-        if column not in landed:
-            strict.append(pl.lit(None, contract.polars_dtype(column)).alias(column))
-            continue
-        text = pl.col(column)
-        value = _strict_parse(text, column, contract)
-        needs_retry = value.is_null() & text.is_not_null()
-        if contract.kind(column) == "string":
-            needs_retry = text.str.contains(r"^\s|\s$|^$")
-        strict.append(value.alias(column))
-        retry.append(needs_retry.alias(_RETRY + column))
-    parsed = raw.lazy().select(*strict, *LINEAGE, *retry).collect()
-    typed = parsed.select(*contract.columns, *LINEAGE)
-    reasons = [_missing_column_reasons(raw, contract, file_columns)]
-    for column in landed:
-        if not parsed[_RETRY + column].any():
-            continue
-        positions = parsed[_RETRY + column].arg_true()
-        landed_text = raw[column].gather(positions)
-        retried, bad = _lenient_parse(landed_text, column, contract)
-        typed = typed.with_columns(typed[column].scatter(positions, retried))
-        got = landed_text.filter(bad).str.slice(0, 40)
-        type_reason = f"type:{column} not a valid {contract.dtype(column)} (got '" + got + "')"
-        reasons.append(_reasons(positions.filter(bad), type_reason))
-    if day is not None and contract.time.landing_day == "checked":
-        row_day = typed.select(local_dates(pl.col(contract.roles.event_time), contract.time.zone))[:, 0]
-        off_day = row_day.is_not_null() & (row_day != day)
-        if off_day.any():
-            shown_day = row_day.filter(off_day).dt.strftime("%Y-%m-%d")
-            zone = "" if contract.time.zone == "UTC" else f" in {contract.time.zone}"
-            day_reason = (
-                f"day:{contract.roles.event_time} " + shown_day + f"{zone} is not the landing day {day}"
+        Every value is first parsed strictly; only the values that did not parse (padded, "3.0"
+        for an integer, another ISO form, or broken) take the slower lenient path.
+        """
+        staged = []
+        for column in self.contract.columns:
+            dtype = self.contract.polars_dtype(column)
+            if column not in self.landed:
+                staged.append(pl.lit(None, dtype).alias(_TYPED + column))
+                continue
+            text = pl.col(column)
+            if self.contract.kind(column) == "string":
+                stripped = text.str.strip_chars()
+                staged.append(pl.when(stripped != "").then(stripped).alias(_TYPED + column))
+                continue
+            strict = _strict_parse(text, column, self.contract)
+            retry = pl.when(strict.is_null()).then(text).str.strip_chars()  # few values: cheap
+            lenient = (
+                pl.when(retry != "")
+                .then(retry)
+                .map_batches(
+                    partial(_lenient_batch, column=column, contract=self.contract),
+                    return_dtype=dtype,
+                    is_elementwise=True,
+                )
             )
-            reasons.append(_reasons(off_day.arg_true(), day_reason))
-    joined = pl.concat(reasons).group_by(_ROW, maintain_order=True).agg(pl.col(REASON).str.join("; "))
-    return typed, joined
+            staged.append(pl.coalesce(strict, lenient).alias(_TYPED + column))
+        return staged
+
+    def unread_values(self) -> list[pl.Expr]:
+        """Whether each present value of a parsed kind could not be read (after `typed_values`)."""
+        unread = []
+        for column in self.landed:
+            if self.contract.kind(column) != "string":
+                failed = pl.when(pl.col(_TYPED + column).is_null()).then(pl.col(column)).str.strip_chars()
+                unread.append((failed != "").fill_null(False).alias(_UNREAD + column))
+        return unread
+
+    def broken(self) -> pl.Expr:
+        """Whether a row breaks any rule (de-duplication aside)."""
+        return pl.any_horizontal([broken for broken, _ in [*self._reading(), *self._checking()]] or [False])
+
+    def reason(self) -> pl.Expr:
+        """Every rule of the row's first failing stage, or null."""
+        return pl.coalesce(_joined(self._reading()), _joined(self._checking()))
+
+    def _reading(self) -> list[tuple[pl.Expr, pl.Expr]]:
+        rules = []
+        lacking: dict[str, list[str]] = {}
+        for source, header in self.file_columns.items():
+            absent = [c for c in self.contract.columns if c not in set(header)]
+            if absent:
+                lacking.setdefault(str(absent), []).append(source)
+        for absent_text, sources in lacking.items():
+            reason = pl.lit(f"columns:file lacks contract columns {absent_text}")
+            rules.append((pl.col(SOURCE_FILE).is_in(sources), reason))
+        for column in self.landed:
+            if self.contract.kind(column) == "string":
+                continue
+            shown = pl.col(column).str.slice(0, SHOWN_CHARACTERS)
+            reason = _text(f"type:{column} not a valid {self.contract.dtype(column)} (got '", shown, "')")
+            rules.append((pl.col(_UNREAD + column), reason))
+        if self.day is not None and self.contract.time.landing_day == "checked":
+            time, zone = self.contract.roles.event_time, self.contract.time.zone
+            row_day = local_dates(pl.col(_TYPED + time), zone)
+            shown_zone = "" if zone == "UTC" else f" in {zone}"
+            reason = _text(
+                f"day:{time} ",
+                row_day.dt.strftime("%Y-%m-%d"),
+                f"{shown_zone} is not the landing day {self.day}",
+            )
+            rules.append(((row_day != self.day).fill_null(False), reason))
+        return rules
+
+    def _checking(self) -> list[tuple[pl.Expr, pl.Expr]]:
+        rules = []
+        for column, nullable in self.contract.validator.columns.items():
+            if not nullable.nullable:
+                reason = pl.lit(f"check:{column} not_nullable (got '')")
+                rules.append((pl.col(_TYPED + column).is_null(), reason))
+        for column, check in self.checks:
+            value = pl.col(_TYPED + column)
+            passed = _check_expression(check, value)
+            broken = ~passed.fill_null(True) if check.ignore_na else ~passed.fill_null(False)
+            shown = value.cast(pl.String).str.slice(0, SHOWN_CHARACTERS).fill_null("")
+            rules.append((broken, _text(f"check:{column} {check.error or check.name} (got '", shown, "')")))
+        return rules
 
 
-def _missing_column_reasons(
-    raw: pl.DataFrame, contract: Contract, file_columns: Mapping[str, Sequence[str]]
-) -> pl.DataFrame:
-    reasons = [_no_reasons()]
-    for source, header in file_columns.items():
-        missing = [c for c in contract.columns if c not in set(header)]
-        if missing:
-            rows = (raw[SOURCE_FILE] == source).arg_true()
-            reasons.append(_reasons(rows, f"columns:file lacks contract columns {missing}"))
-    return pl.concat(reasons)
+def _row_checks(contract: Contract, column: str) -> list[pandera.api.checks.Check]:
+    schema = contract.validator
+    if schema.checks or schema.unique or schema.columns[column].unique:
+        raise UnsupportedCheckError(
+            f"{contract.source}: whole-table checks and unique columns cannot be checked row by "
+            "row; the key's uniqueness is kept by de-duplication"
+        )
+    checks = list(schema.columns[column].checks)
+    for check in checks:
+        if check.name not in CHECK_EXPRESSIONS:
+            raise UnsupportedCheckError(
+                f"{contract.source}: check {check.name} on {column} is not one of pandera's built-in "
+                f"row checks ({', '.join(CHECK_EXPRESSIONS)})"
+            )
+    return checks
+
+
+def _check_expression(check: pandera.api.checks.Check, value: pl.Expr) -> pl.Expr:
+    return CHECK_EXPRESSIONS[str(check.name)](value, **(check.statistics or {}))
+
+
+def _in_range(
+    value: pl.Expr, min_value: Any, max_value: Any, include_min: bool = True, include_max: bool = True
+) -> pl.Expr:
+    above = value.ge(min_value) if include_min else value.gt(min_value)
+    return above & (value.le(max_value) if include_max else value.lt(max_value))
+
+
+def _str_length(
+    value: pl.Expr, min_value: int | None = None, max_value: int | None = None, exact_value: int | None = None
+) -> pl.Expr:
+    length = value.str.len_chars()
+    if exact_value is not None:
+        return length == exact_value
+    return (length >= (min_value or 0)) & (length <= max_value if max_value is not None else True)
+
+
+# pandera's built-in checks, with the semantics of its polars backend (the equivalence is tested).
+CHECK_EXPRESSIONS: dict[str, Any] = {
+    "equal_to": lambda v, value: v == value,
+    "not_equal_to": lambda v, value: v != value,
+    "greater_than": lambda v, min_value: v > min_value,
+    "greater_than_or_equal_to": lambda v, min_value: v >= min_value,
+    "less_than": lambda v, max_value: v < max_value,
+    "less_than_or_equal_to": lambda v, max_value: v <= max_value,
+    "in_range": _in_range,
+    "isin": lambda v, allowed_values: v.is_in(list(allowed_values)),
+    "notin": lambda v, forbidden_values: ~v.is_in(list(forbidden_values)),
+    "str_matches": lambda v, pattern: v.str.contains(pattern if pattern.startswith("^") else f"^{pattern}"),
+    "str_contains": lambda v, pattern: v.str.contains(pattern),
+    "str_startswith": lambda v, string: v.str.starts_with(string),
+    "str_endswith": lambda v, string: v.str.ends_with(string),
+    "str_length": _str_length,
+}
+
+
+def _joined(rules: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
+    if not rules:
+        return pl.lit(None, pl.String)
+    joined = pl.concat_str(
+        [pl.when(broken).then(reason) for broken, reason in rules], separator="; ", ignore_nulls=True
+    )
+    return pl.when(joined != "").then(joined)
+
+
+def _text(*parts: str | pl.Expr) -> pl.Expr:
+    return pl.concat_str([pl.lit(part) if isinstance(part, str) else part for part in parts])
 
 
 def _strict_parse(text: pl.Expr, column: str, contract: Contract) -> pl.Expr:
@@ -170,91 +316,77 @@ def _strict_parse(text: pl.Expr, column: str, contract: Contract) -> pl.Expr:
     return text.cast(contract.polars_dtype(column), strict=False)
 
 
-def _lenient_parse(text: pl.Series, column: str, contract: Contract) -> tuple[pl.Series, pl.Series]:
-    """Parse text into the column's type; return the values and a mask of present but unparseable."""
-    kind, dtype = contract.kind(column), contract.polars_dtype(column)
-    stripped = text.str.strip_chars()
-    given = pl.when(pl.col("text") != "").then(pl.col("text"))
+def _lenient_batch(given: pl.Series, column: str, contract: Contract) -> pl.Series:
+    """The lenient parse of one batch, skipped when the strict parse read all of it: its
+    expressions cost as much on a column of nulls as on a column of values."""
+    dtype = contract.polars_dtype(column)
+    if given.null_count() == given.len():
+        return pl.repeat(None, given.len(), dtype=dtype, eager=True).alias(given.name)
+    return given.to_frame("text").select(_lenient_parse(pl.col("text"), column, contract).cast(dtype))[:, 0]
+
+
+def _lenient_parse(given: pl.Expr, column: str, contract: Contract) -> pl.Expr:
+    """The other accepted forms of a stripped, non-empty text; null where it is none of them."""
+    kind = contract.kind(column)
     if kind == "integer":
         number = given.cast(pl.Float64, strict=False)
         whole_number = pl.when(number.is_finite() & (number % 1 == 0)).then(number)
-        value = pl.coalesce(given.cast(pl.Int64, strict=False), whole_number.cast(pl.Int64, strict=False))
-    elif kind == "float":
-        value = given.cast(pl.Float64, strict=False)
-    elif kind == "datetime":
-        value = lenient_instant(given, contract.time.zone, contract.time.epoch.get(column))
-    elif kind == "boolean":
-        value = given.str.to_lowercase().replace_strict(BOOLEAN_TEXT, default=None, return_dtype=pl.Boolean)
-    else:
-        value = given
-    parsed = pl.DataFrame({"text": stripped}).select(
-        value.cast(dtype).alias("value"), ((pl.col("text") != "") & value.is_null()).alias("bad")
-    )
-    return parsed["value"].alias(text.name), parsed["bad"]
+        return pl.coalesce(given.cast(pl.Int64, strict=False), whole_number.cast(pl.Int64, strict=False))
+    if kind == "float":
+        return given.cast(pl.Float64, strict=False)
+    if kind == "datetime":
+        return lenient_instant(given, contract.time.zone, contract.time.epoch.get(column))
+    if kind == "boolean":
+        return given.str.to_lowercase().replace_strict(BOOLEAN_TEXT, default=None, return_dtype=pl.Boolean)
+    return given
 
 
-def _check_reasons(typed: pl.DataFrame, contract: Contract, rejected: pl.Series) -> pl.DataFrame:
-    """The contract's checks on rows that parsed: one reason per row, naming every check broken."""
-    try:
-        contract.validator.validate(typed, lazy=True)
-    except pandera.errors.SchemaErrors as errors:
-        cases = pl.DataFrame(errors.failure_cases)
-        unplaced = cases.filter(pl.col("index").is_null())
-        if unplaced.height:
-            first = unplaced.row(0, named=True)
-            raise ValueError(
-                f"{contract.source}: schema-level failure that names no row: "
-                f"{first['column']} {first['check']} ({first['failure_case']})"
-            ) from errors
-        shown = pl.col("failure_case").cast(pl.String).fill_null("").str.slice(0, 40)
-        text = _text("check:", pl.col("column"), " ", pl.col("check"), " (got '", shown, "')")
-        return (
-            cases.select(pl.col("index").cast(_ROW_TYPE).alias(_ROW), text.alias(REASON))
-            .filter(~pl.col(_ROW).is_in(rejected.arg_true().cast(_ROW_TYPE).implode()))
-            .group_by(_ROW, maintain_order=True)
-            .agg(pl.col(REASON).str.join("; "))
-        )
-    return _no_reasons()
+def _key_hash(contract: Contract) -> pl.Expr:
+    return reduce(operator.xor, (pl.col(_TYPED + c).hash(seed=n) for n, c in enumerate(contract.key)))
 
 
-def _text(*parts: str | pl.Expr) -> pl.Expr:
-    return pl.concat_str([pl.lit(part) if isinstance(part, str) else part for part in parts])
+def _superseded_rows(staged: pl.LazyFrame, rules: RowRules, contract: Contract) -> pl.DataFrame:
+    """Rows whose key a later valid row of the day has, with the reason naming that keeper.
 
-
-def _duplicate_reasons(typed: pl.DataFrame, contract: Contract, valid: pl.Series) -> pl.DataFrame:
-    """Keep the last-landed valid row per key; earlier copies are rejected, naming their keeper.
-
-    A hash of the key finds the few rows that may share a key; only those are compared exactly.
+    One streaming pass hashes every row's typed key (8 bytes a row, the only whole-day state);
+    only rows whose hash repeats are read again, checked, and compared exactly.
     """
-    key = list(contract.key)
-    hashed = typed.select(reduce(operator.xor, (pl.col(c).hash(seed=n) for n, c in enumerate(key))))[:, 0]
-    sorted_hashes = hashed.filter(valid).sort()
-    repeated = sorted_hashes.filter(sorted_hashes == sorted_hashes.shift(1)).unique()
-    maybe = (hashed.is_in(repeated.implode()) & valid).arg_true()
-    if maybe.is_empty():
-        return _no_reasons()
-    shared = typed[maybe].with_columns(maybe.cast(_ROW_TYPE).alias(_ROW))
-    files = sorted(shared[SOURCE_FILE].unique().to_list())
+    hashes = staged.select(_key_hash(contract)).collect(engine="streaming").to_series()
+    hashes.sort(in_place=True)
+    repeated = hashes.filter(hashes == hashes.shift(1)).unique()
+    del hashes
+    if repeated.is_empty():
+        return pl.DataFrame(schema={SOURCE_FILE: pl.String, SOURCE_ROW: pl.Int64, REASON: pl.String})
+    maybe = staged.filter(_key_hash(contract).is_in(repeated.implode())).collect(engine="streaming")
+    valid = maybe.lazy().filter(~rules.broken()).collect()
+    key = [_TYPED + c for c in contract.key]
+    files = sorted(valid[SOURCE_FILE].unique().to_list())
     rank = pl.col(SOURCE_FILE).cast(pl.Enum(files)).to_physical().cast(pl.Int64)
-    ordered = shared.with_columns((rank * 2**32 + pl.col(SOURCE_ROW)).alias(_ORDER)).with_columns(
+    ordered = valid.with_columns((rank * 2**32 + pl.col(SOURCE_ROW)).alias(_ORDER)).with_columns(
         pl.col(_ORDER).max().over(key).alias(_KEEPER)
     )
     kept_file = (pl.col(_KEEPER) // 2**32).replace_strict(dict(enumerate(files)), return_dtype=pl.String)
     kept_row = (pl.col(_KEEPER) % 2**32).cast(pl.String)
-    superseded_by = _text(f"duplicate:key ({', '.join(key)}) superseded by ", kept_file, " row ", kept_row)
-    return ordered.filter(pl.col(_ORDER) != pl.col(_KEEPER)).select(_ROW, superseded_by.alias(REASON))
+    superseded_by = _text(
+        f"duplicate:key ({', '.join(contract.key)}) superseded by ", kept_file, " row ", kept_row
+    )
+    return ordered.filter(pl.col(_ORDER) != pl.col(_KEEPER)).select(*LINEAGE, superseded_by.alias(REASON))
 
 
-def _quarantine(raw: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
-    """Rejected rows as landed (text), with their reasons."""
-    reasons = reasons.sort(_ROW)
-    return raw[reasons[_ROW]].with_columns(reasons[REASON]).sort(list(LINEAGE), maintain_order=True)
+def _any_row_of(rows: pl.DataFrame) -> pl.Expr:
+    """Whether a row is one of `rows` (few), by its lineage."""
+    per_file = rows.group_by(SOURCE_FILE).agg(pl.col(SOURCE_ROW))
+    matches = [
+        (pl.col(SOURCE_FILE) == source) & pl.col(SOURCE_ROW).is_in(positions)
+        for source, positions in per_file.iter_rows()
+    ]
+    return pl.any_horizontal(matches) if matches else pl.lit(False)
 
 
 def file_ledger(
     manifest: pd.DataFrame,
-    clean_rows: pl.DataFrame,
-    quarantine: pl.DataFrame,
+    clean_rows: pl.DataFrame | pl.LazyFrame,
+    quarantine: pl.DataFrame | pl.LazyFrame,
     contract_columns: Sequence[str],
     previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -294,6 +426,6 @@ def _header_note(header: Sequence[str], contract_columns: Sequence[str]) -> str 
     return "; ".join(notes) or None
 
 
-def _rows_per_file(rows: pl.DataFrame) -> pd.Series:
-    per_file = rows.group_by(SOURCE_FILE).len()
+def _rows_per_file(rows: pl.DataFrame | pl.LazyFrame) -> pd.Series:
+    per_file = rows.lazy().group_by(SOURCE_FILE).len().collect()
     return pd.Series(per_file["len"].to_list(), index=per_file[SOURCE_FILE].to_list(), dtype="int64")

@@ -1,29 +1,37 @@
 """Reading landed dumps into raw rows: every value kept as text, every row traceable.
 
 Parsing types is the contract's job (see cleaning); here a file is either read whole, with the
-file and line each row came from, or refused whole with the reason. Rows are polars frames of
-text columns: a day can hold millions of rows, and Arrow strings cost a fraction of Python ones.
+file and line each row came from, or refused whole with the reason. A file is read from local
+disk in batches of text columns (polars frames: Arrow strings cost a fraction of Python ones),
+and a compressed one is first decompressed to disk as a stream, so no file has to fit in memory.
 """
 
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
-import io
 import json
+import shutil
+import tempfile
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any, cast
 
 import fastavro
 import polars as pl
+import pyarrow.parquet as pq
 import zstandard
 
 from e2e_ml.core.cleaning import SOURCE_FILE, SOURCE_ROW
 
 LINEAGE_SCHEMA = {SOURCE_FILE: pl.String, SOURCE_ROW: pl.Int64}
 DELIMITERS = (",", ";", "\t", "|")
+BATCH_ROWS = 250_000  # rows per batch read: ~60 MB of text columns at 14 columns
+CHUNK_BYTES = 1 << 20  # of a stream copied or scanned
 
 
 class UnreadableFileError(ValueError):
@@ -36,37 +44,80 @@ class ReadDump:
     columns: list[str]
 
 
+@dataclass(frozen=True)
+class DumpBatches:
+    """A dump being read: its columns (known once the first batch is out) and its batches of
+    text rows with lineage. A file that turns out unreadable raises while batches are read."""
+
+    name: str
+    batches: Iterator[pl.DataFrame]
+    columns: list[str]
+
+
 def read_dump(name: str, content: bytes) -> ReadDump:
-    """Read one dump into text columns plus lineage (source file, 1-based row/line number)."""
-    file_format, compression = dump_format(name)
-    if not content:
-        raise UnreadableFileError(f"{name}: empty file (0 bytes)")
-    if compression is not None:
-        try:
-            content = DECOMPRESSORS[compression](content)
-        except (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError) as error:
-            raise UnreadableFileError(f"{name}: not a readable .{compression} file ({error})") from error
-        if not content:
-            raise UnreadableFileError(f"{name}: empty file (0 bytes once decompressed)")
+    """Read one dump in memory into text columns plus lineage (source file, 1-based row/line)."""
+    with tempfile.TemporaryDirectory(prefix="e2e-ml-") as folder:
+        path = Path(folder) / "dump"
+        path.write_bytes(content)
+        with read_batches(name, path) as dump:
+            batches = list(dump.batches)
+            columns = dump.columns
+    rows = pl.concat(batches, how="diagonal") if batches else pl.DataFrame(schema=LINEAGE_SCHEMA)
+    return ReadDump(rows=rows, columns=columns)
+
+
+class read_batches:  # noqa: N801  (a context manager used like a function)
+    """`with read_batches(name, path) as dump:` the landed file at `path` (named `name` in the
+    landing zone), read in batches; a decompressed copy lives in scratch until the block ends."""
+
+    def __init__(self, name: str, path: Path, batch_rows: int = BATCH_ROWS):
+        self.name, self.path, self.batch_rows = name, path, batch_rows
+        self.scratch: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> DumpBatches:
+        file_format, compression = dump_format(self.name)
+        path = self.path
+        if path.stat().st_size == 0:
+            raise UnreadableFileError(f"{self.name}: empty file (0 bytes)")
+        if compression is not None:
+            self.scratch = tempfile.TemporaryDirectory(prefix="e2e-ml-")
+            path = _decompress(self.name, path, compression, Path(self.scratch.name) / "dump")
+        columns: list[str] = []
+        batches = _with_lineage(self.name, path, file_format, self.batch_rows, columns)
+        return DumpBatches(name=self.name, batches=batches, columns=columns)
+
+    def __exit__(self, *_: object) -> None:
+        if self.scratch is not None:
+            self.scratch.cleanup()
+
+
+def _with_lineage(
+    name: str, path: Path, file_format: str, batch_rows: int, columns: list[str]
+) -> Iterator[pl.DataFrame]:
+    """The reader's batches with the source file and row; `columns` is filled with every column
+    seen, in order, as batches are read. Reader errors become UnreadableFileError."""
     try:
-        frame, first_row = READERS[file_format](content)
+        reader = READERS[file_format](path, batch_rows)
+        first_row = next(reader)  # each reader first says the line or record number of row one
+        for batch in reader:
+            if batch.height == 0:
+                continue
+            columns.extend(c for c in batch.columns if c not in columns)
+            yield batch.with_columns(
+                pl.lit(name, pl.String).alias(SOURCE_FILE),
+                pl.int_range(first_row, first_row + batch.height, dtype=pl.Int64).alias(SOURCE_ROW),
+            )
+            first_row += batch.height
     except UnicodeDecodeError as error:
-        raise _encoding_error(name, content, error) from error
-    except (ValueError, EOFError, pl.exceptions.PolarsError) as error:
-        if file_format in TEXT_FORMATS:
-            try:
-                content.decode("utf-8")  # polars says only "invalid utf-8": find the line and byte
-            except UnicodeDecodeError as decoding:
-                raise _encoding_error(name, content, decoding) from error
+        raise _encoding_error(name, path) from error
+    except (ValueError, EOFError, OSError, pl.exceptions.PolarsError) as error:
+        if isinstance(error, UnreadableFileError):
+            raise
+        if file_format in TEXT_FORMATS and _first_bad_utf8(path) is not None:
+            raise _encoding_error(name, path) from error  # polars says only "invalid utf-8"
         message = str(error).strip()
         first_line = message.splitlines()[0] if message else type(error).__name__
         raise UnreadableFileError(f"{name}: not a readable {file_format} file ({first_line})") from error
-    columns = frame.columns
-    frame = frame.with_columns(
-        pl.lit(name, pl.String).alias(SOURCE_FILE),
-        pl.int_range(first_row, first_row + frame.height, dtype=pl.Int64).alias(SOURCE_ROW),
-    )
-    return ReadDump(rows=frame, columns=columns)
 
 
 def dump_format(name: str) -> tuple[str, str | None]:
@@ -89,52 +140,81 @@ def combine(dumps: Sequence[ReadDump]) -> pl.DataFrame:
     return pl.concat([dump.rows for dump in dumps], how="diagonal")
 
 
-def _encoding_error(name: str, content: bytes, error: UnicodeDecodeError) -> UnreadableFileError:
-    line = content[: error.start].count(b"\n") + 1
-    found = content[error.start : error.start + 4]
-    return UnreadableFileError(
-        f"{name}: line {line}: encoding: not UTF-8 text (byte {error.start}: {found!r})"
-    )
+def _encoding_error(name: str, path: Path) -> UnreadableFileError:
+    found = _first_bad_utf8(path)
+    if found is None:
+        return UnreadableFileError(f"{name}: encoding: not UTF-8 text")
+    line, offset, data = found
+    return UnreadableFileError(f"{name}: line {line}: encoding: not UTF-8 text (byte {offset}: {data!r})")
 
 
-def _read_delimited(content: bytes, delimiter: str | None = None) -> tuple[pl.DataFrame, int]:
+def _first_bad_utf8(path: Path) -> tuple[int, int, bytes] | None:
+    """The line, byte offset and first bytes of the first invalid UTF-8 sequence, read as a stream."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, offset = 1, 0
+    with path.open("rb") as file:
+        while chunk := file.read(CHUNK_BYTES):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                start = max(error.start, 0)
+                line += chunk[:start].count(b"\n")
+                return line, offset + start, chunk[start : start + 4]
+            line += chunk.count(b"\n")
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return line, offset, b""
+    return None
+
+
+def _read_delimited(path: Path, batch_rows: int, delimiter: str | None = None) -> Iterator[Any]:
     """All columns as text; a byte-order mark (Excel exports) is dropped; an empty cell is null.
 
     Without a declared delimiter, the header tells: the most frequent of `DELIMITERS` in it.
     polars checks the rows' encoding but reads a header lossily, so the header is checked here.
     """
-    header_end = content.find(b"\n")
-    header = (content if header_end < 0 else content[:header_end]).decode("utf-8")
+    with path.open("rb") as file:
+        header = file.readline().decode("utf-8")
     if delimiter is None:
         delimiter = max(DELIMITERS, key=header.count) if any(d in header for d in DELIMITERS) else ","
-    frame = pl.read_csv(io.BytesIO(content), infer_schema=False, encoding="utf8", separator=delimiter)
-    return frame, 2  # line 1 is the header
+    yield 2  # line 1 is the header
+    scan = pl.scan_csv(path, infer_schema=False, encoding="utf8", separator=delimiter)
+    yield from scan.collect_batches(chunk_size=batch_rows)
 
 
-def _read_json_lines(content: bytes) -> tuple[pl.DataFrame, int]:
-    text = content.decode("utf-8-sig")  # a BOM (Excel exports) is not data
-    return _records_frame(json.loads(line) for line in text.splitlines() if line.strip()), 1
+def _read_json_lines(path: Path, batch_rows: int) -> Iterator[Any]:
+    yield 1
+    with path.open(encoding="utf-8-sig") as text:  # a BOM (Excel exports) is not data
+        records = (json.loads(line) for line in text if line.strip())
+        while batch := list(islice(records, batch_rows)):
+            yield _records_frame(batch)
 
 
-def _read_parquet(content: bytes) -> tuple[pl.DataFrame, int]:
-    frame = pl.read_parquet(io.BytesIO(content))
-    return pl.DataFrame([_text_of(frame.get_column(column)) for column in frame.columns]), 1
+def _read_parquet(path: Path, batch_rows: int) -> Iterator[Any]:
+    yield 1
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+        frame = cast(pl.DataFrame, pl.from_arrow(batch))
+        yield pl.DataFrame([_text_of(frame.get_column(column)) for column in frame.columns])
 
 
-def _read_avro(content: bytes) -> tuple[pl.DataFrame, int]:
+def _read_avro(path: Path, batch_rows: int) -> Iterator[Any]:
     """Avro records, one row each. Event Hubs Capture wraps each event's payload in a `Body`
     (bytes) beside its own fields: there the rows are the bodies, read as JSON objects."""
-    reader = fastavro.reader(io.BytesIO(content))
-    schema = reader.writer_schema if isinstance(reader.writer_schema, dict) else {}
-    fields = {field["name"] for field in schema.get("fields", [])}
-    records = cast(Iterable[dict[str, Any]], reader)
-    if {"Body", "EnqueuedTimeUtc", "SequenceNumber"} <= fields:
-        records = (json.loads(bytes(record["Body"]).decode("utf-8")) for record in records)
-    return _records_frame(records), 1
+    yield 1
+    with path.open("rb") as file:
+        reader = fastavro.reader(file)
+        schema = reader.writer_schema if isinstance(reader.writer_schema, dict) else {}
+        fields = {field["name"] for field in schema.get("fields", [])}
+        records = cast(Iterable[dict[str, Any]], reader)
+        if {"Body", "EnqueuedTimeUtc", "SequenceNumber"} <= fields:
+            records = (json.loads(bytes(record["Body"]).decode("utf-8")) for record in records)
+        while batch := list(islice(records, batch_rows)):
+            yield _records_frame(batch)
 
 
-def _records_frame(records: Iterable[Any]) -> pl.DataFrame:
-    rows = list(records)
+def _records_frame(rows: list[Any]) -> pl.DataFrame:
     if not all(isinstance(record, dict) for record in rows):
         raise ValueError("every record must be a JSON object")
     names = list(dict.fromkeys(key for record in rows for key in record))
@@ -144,32 +224,53 @@ def _records_frame(records: Iterable[Any]) -> pl.DataFrame:
     )
 
 
-def _unzstd(content: bytes) -> bytes:
+def _decompress(name: str, path: Path, compression: str, target: Path) -> Path:
+    """The decompressed file, written to `target` as a stream; a cut or corrupt one is refused."""
+    try:
+        with path.open("rb") as source, target.open("wb") as sink:
+            DECOMPRESSORS[compression](source, sink)
+    except (OSError, EOFError, ValueError, zlib.error, zstandard.ZstdError) as error:
+        raise UnreadableFileError(f"{name}: not a readable .{compression} file ({error})") from error
+    if target.stat().st_size == 0:
+        raise UnreadableFileError(f"{name}: empty file (0 bytes once decompressed)")
+    return target
+
+
+def _copy_from(opener: Callable[[IO[bytes]], IO[bytes]]) -> Callable[[IO[bytes], IO[bytes]], None]:
+    def copy(source: IO[bytes], sink: IO[bytes]) -> None:
+        with opener(source) as stream:
+            shutil.copyfileobj(stream, sink, CHUNK_BYTES)
+
+    return copy
+
+
+def _unzstd(source: IO[bytes], sink: IO[bytes]) -> None:
     """Every frame of a zstd file, one after the other; a frame cut short is an error, not
     fewer rows (zstandard's streaming readers stop quietly at the cut)."""
-    parts, rest = [], content
-    while rest:
-        frame = zstandard.ZstdDecompressor().decompressobj()
-        parts.append(frame.decompress(rest))
-        if not frame.eof:
-            raise zstandard.ZstdError("truncated: a frame ends before its end mark")
-        rest = frame.unused_data
-    return b"".join(parts)
+    frame = None
+    while chunk := source.read(CHUNK_BYTES):
+        while chunk:
+            frame = frame or zstandard.ZstdDecompressor().decompressobj()
+            sink.write(frame.decompress(chunk))
+            chunk = frame.unused_data if frame.eof else b""
+            frame = None if frame.eof else frame
+    if frame is not None:
+        raise zstandard.ZstdError("truncated: a frame ends before its end mark")
 
 
 # One small reader per format and one decompressor per suffix: a new shape is one entry here.
-READERS: dict[str, Callable[[bytes], tuple[pl.DataFrame, int]]] = {
+READERS: dict[str, Callable[[Path, int], Iterator[Any]]] = {
     "csv": _read_delimited,
-    "tsv": lambda content: _read_delimited(content, "\t"),
+    "tsv": lambda path, batch_rows: _read_delimited(path, batch_rows, "\t"),
     "jsonl": _read_json_lines,
     "ndjson": _read_json_lines,
     "parquet": _read_parquet,
     "avro": _read_avro,
 }
 TEXT_FORMATS = ("csv", "tsv", "jsonl", "ndjson")
-DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
-    "gz": gzip.decompress,
-    "bz2": bz2.decompress,
+DECOMPRESSORS: dict[str, Callable[[IO[bytes], IO[bytes]], None]] = {
+    "gz": _copy_from(lambda source: cast(IO[bytes], gzip.GzipFile(fileobj=source))),
+    "bz2": _copy_from(lambda source: cast(IO[bytes], bz2.BZ2File(source))),
     "zst": _unzstd,
 }
 

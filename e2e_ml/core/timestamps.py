@@ -7,6 +7,9 @@ the contract's zone: a system that writes local time writes its business zone's)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import polars as pl
 
 from e2e_ml.core.contract import LAKE_TIME_ZONE, EpochUnit
@@ -20,17 +23,31 @@ def strict_instant(text: pl.Expr, zone: str, epoch: EpochUnit | None) -> pl.Expr
     """The common forms, parsed exactly; anything else is null here and read leniently."""
     if epoch is not None:
         return _from_epoch(text.cast(pl.Int64, strict=False), epoch)
-    return pl.coalesce(_with_offset(text, OFFSET_FORMATS[0]), _in_zone(text, DATE_FORMAT, zone))
+    return _first_form(
+        text, [lambda t: _in_zone(t, DATE_FORMAT, zone), lambda t: _with_offset(t, OFFSET_FORMATS[0])]
+    )
 
 
 def lenient_instant(text: pl.Expr, zone: str, epoch: EpochUnit | None) -> pl.Expr:
     """Every accepted form, tried in turn, on values the strict parse could not read."""
     if epoch is not None:
         return _from_epoch(text.cast(pl.Float64, strict=False), epoch)
-    return pl.coalesce(
-        *(_with_offset(text, form) for form in OFFSET_FORMATS),
-        *(_in_zone(text, form, zone) for form in NAIVE_FORMATS),
+    return _first_form(
+        text,
+        [
+            *(partial(_with_offset, form=form) for form in OFFSET_FORMATS),
+            *(partial(_in_zone, form=form, zone=zone) for form in NAIVE_FORMATS),
+        ],
     )
+
+
+def _first_form(text: pl.Expr, parsers: list[Callable[[pl.Expr], pl.Expr]]) -> pl.Expr:
+    """The first parser's value that is not null; each later parser sees only the values the
+    earlier ones could not read, since polars computes an expression on every row."""
+    value = parsers[0](text)
+    for parser in parsers[1:]:
+        value = pl.coalesce(value, parser(pl.when(value.is_null()).then(text)))
+    return value
 
 
 def local_dates(instants: pl.Expr, zone: str) -> pl.Expr:

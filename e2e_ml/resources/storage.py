@@ -7,10 +7,14 @@ landing zone, the lake and the outputs share this code on every deployment.
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -23,6 +27,7 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
 from fsspec.implementations.local import LocalFileSystem
 from fsspec.spec import AbstractFileSystem
+from pydantic import PrivateAttr
 
 from e2e_ml.core.landing import LandedFile, layout_named
 from e2e_ml.core.tables import pandas_table
@@ -83,25 +88,36 @@ def reaching(url: str) -> Iterator[None]:
         ) from error
 
 
-def write_whole(fs: AbstractFileSystem, path: str, data: bytes) -> None:
-    """Replace `path` so that readers see the old object or the new one, never a part.
+@contextmanager
+def writing(fs: AbstractFileSystem, path: str) -> Iterator[Path]:
+    """A local file to write `path` into, published whole when the block ends without error.
 
-    On a file system: a temporary file beside it, renamed into place. On Blob storage an upload
-    becomes visible only when it commits, so it is written directly. (fsspec's `transaction`
-    would do the former, but it lives on the shared filesystem instance: not thread-safe.)
+    Readers see the old object or the new one, never a part. On a file system the file is a
+    temporary beside `path`, renamed into place; on Blob storage it is written to local scratch
+    and uploaded as staged blocks committed at once (one Put Blob when small). (fsspec's
+    `transaction` would do the former, but it lives on the shared filesystem instance: not
+    thread-safe.) The file is written as a stream, so a table never has to fit in memory.
     """
     parent, name = path.rsplit("/", 1)
     fs.makedirs(parent, exist_ok=True)
-    if not isinstance(fs, LocalFileSystem):
-        fs.pipe_file(path, data)
-        return
-    temporary = f"{parent}/.{name}.{uuid.uuid4().hex}.partial"
+    local_fs = isinstance(fs, LocalFileSystem)
+    folder = Path(parent) if local_fs else Path(tempfile.mkdtemp(prefix="e2e-ml-"))
+    temporary = folder / f".{name}.{uuid.uuid4().hex}.partial"
     try:
-        fs.pipe_file(temporary, data)
-        fs.mv(temporary, path)
+        yield temporary
+        publish_file(fs, temporary, path)
     finally:
-        if fs.exists(temporary):
-            fs.rm(temporary)
+        temporary.unlink(missing_ok=True)
+        if not local_fs:
+            folder.rmdir()
+
+
+def publish_file(fs: AbstractFileSystem, local: Path, path: str) -> None:
+    """Make a finished local file visible at `path` in one step."""
+    if isinstance(fs, LocalFileSystem):
+        local.replace(path)
+    else:
+        fs.put_file(str(local), path)
 
 
 class AzureStorageAccount(dg.ConfigurableResource):
@@ -144,10 +160,30 @@ class StorageLocation(dg.ConfigurableResource):
         return f"{self.url.rstrip('/')}/{relative}" if relative else self.url
 
     def write(self, relative: str, data: bytes) -> str:
-        fs, root = self.filesystem()
-        with reaching(self.url):
-            write_whole(fs, f"{root}/{relative}", data)
+        with self.writing(relative) as local:
+            local.write_bytes(data)
         return self.display_url(relative)
+
+    @contextmanager
+    def writing(self, relative: str) -> Iterator[Path]:
+        """A local file to write `relative` into as a stream; published whole (see `writing`)."""
+        fs, root = self.filesystem()
+        with reaching(self.url), writing(fs, f"{root}/{relative}") as local:
+            yield local
+
+    @contextmanager
+    def local_copy(self, relative: str) -> Iterator[Path]:
+        """The object as a local file for the block: itself on a file system, else a download to
+        local scratch, streamed to disk and removed after."""
+        fs, root = self.filesystem()
+        if isinstance(fs, LocalFileSystem):
+            yield Path(f"{root}/{relative}")
+            return
+        with tempfile.TemporaryDirectory(prefix="e2e-ml-") as folder:
+            local = Path(folder) / relative.rsplit("/", 1)[-1]
+            with reaching(self.url):
+                fs.get_file(f"{root}/{relative}", str(local))
+            yield local
 
     def read_bytes(self, relative: str) -> bytes:
         fs, root = self.filesystem()
@@ -252,49 +288,104 @@ class LandingZone(StorageLocation):
         )
 
 
+@dataclass(frozen=True)
+class SpooledTable:
+    """A table already written as Parquet to a local file, batch by batch (row groups), for the
+    IO manager to publish as the partition: a day's table never has to be in memory."""
+
+    path: Path
+
+
+@contextmanager
+def spooling(name: str) -> Iterator[Path]:
+    """A scratch file to spool a table into, removed when the block ends (after its Output is
+    handled: Dagster stores an output when it is yielded)."""
+    with tempfile.TemporaryDirectory(prefix="e2e-ml-") as folder:
+        yield Path(folder) / f"{name}.parquet"
+
+
 class ParquetIOManager(dg.ConfigurableIOManager):
     """Tables as Parquet in a store, one file per daily partition in hive layout.
 
     `<base>/<asset>/date=YYYY-MM-DD/part.parquet` for partitioned assets and
     `<base>/<asset>/part.parquet` otherwise, so DuckDB, Spark and Power BI read them as they are.
+    A `SpooledTable` output is published as it is, streamed; a frame is written whole. An input
+    annotated `pl.LazyFrame` is scanned from disk (a download to local scratch on Blob storage),
+    so a step can stream a day of any size.
     """
 
     store: StorageLocation
+    _scratch: tempfile.TemporaryDirectory[str] | None = PrivateAttr(default=None)
 
-    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame | pl.DataFrame) -> None:
+    def handle_output(
+        self, context: dg.OutputContext, obj: pd.DataFrame | pl.DataFrame | SpooledTable
+    ) -> None:
         partition = context.partition_key if context.has_partition_key else None
         relative = table_path("/".join(context.asset_key.path), partition)
-        data = parquet_bytes(obj)
-        url = self.store.write(relative, data)
-        types = obj.schema.items() if isinstance(obj, pl.DataFrame) else obj.dtypes.items()
+        if isinstance(obj, SpooledTable):
+            with self.store.writing(relative) as local:
+                shutil.move(obj.path, local)  # a rename when scratch and the lake share a disk
+                metadata = pq.read_metadata(local)
+                rows, size = metadata.num_rows, local.stat().st_size
+                types = [(field.name, str(field.type)) for field in metadata.schema.to_arrow_schema()]
+        else:
+            data = parquet_bytes(obj)
+            with self.store.writing(relative) as local:
+                local.write_bytes(data)
+            rows, size = len(obj), len(data)
+            types = [
+                (str(c), str(t))
+                for c, t in (obj.schema.items() if isinstance(obj, pl.DataFrame) else obj.dtypes.items())
+            ]
         context.add_output_metadata(
             {
-                "rows": dg.MetadataValue.int(len(obj)),
-                "bytes": dg.MetadataValue.int(len(data)),
-                "url": dg.MetadataValue.path(url),
-                "dagster/column_schema": dg.TableSchema(
-                    columns=[dg.TableColumn(str(c), str(t)) for c, t in types]
-                ),
+                "rows": dg.MetadataValue.int(rows),
+                "bytes": dg.MetadataValue.int(size),
+                "url": dg.MetadataValue.path(self.store.display_url(relative)),
+                "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in types]),
             }
         )
 
-    def load_input(self, context: dg.InputContext) -> pd.DataFrame | pl.DataFrame:
-        """A pandas frame, or a polars one for an input annotated `pl.DataFrame` (large days)."""
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame | pl.DataFrame | pl.LazyFrame:
+        """A pandas frame, or a polars one for an input annotated `pl.DataFrame`, or a scan for
+        one annotated `pl.LazyFrame` (large days)."""
         asset = "/".join(context.asset_key.path)
-        as_polars = context.dagster_type.typing_type is pl.DataFrame
-        if not context.has_asset_partitions:
-            relative = table_path(asset, None)
-            return self.store.read_frame(relative) if as_polars else self.store.read_table(relative)
-        wanted = sorted(context.asset_partition_keys)
-        present = self.store.present_partitions(asset, wanted)
-        if len(present) < len(wanted):
-            context.log.info(
-                f"{asset}: {len(present)} of {len(wanted)} requested partitions exist; read those"
-            )
-        if as_polars:
-            frames = [self.store.read_frame(table_path(asset, key)) for key in present]
+        kind = context.dagster_type.typing_type
+        if context.has_asset_partitions:
+            wanted = sorted(context.asset_partition_keys)
+            present = self.store.present_partitions(asset, wanted)
+            if len(present) < len(wanted):
+                context.log.info(
+                    f"{asset}: {len(present)} of {len(wanted)} requested partitions exist; read those"
+                )
+            paths = [table_path(asset, key) for key in present]
+        else:
+            paths = [table_path(asset, None)]
+        if kind is pl.LazyFrame:
+            return pl.scan_parquet([self._local(path) for path in paths]) if paths else pl.LazyFrame()
+        if kind is pl.DataFrame:
+            frames = [self.store.read_frame(path) for path in paths]
             return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+        if not context.has_asset_partitions:
+            return self.store.read_table(paths[0])
         return self.store.read_existing(asset, present)
+
+    def _local(self, relative: str) -> Path:
+        fs, root = self.store.filesystem()
+        if isinstance(fs, LocalFileSystem):
+            return Path(f"{root}/{relative}")
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="e2e-ml-")
+        local = Path(self._scratch.name) / relative
+        local.parent.mkdir(parents=True, exist_ok=True)
+        with reaching(self.store.url):
+            fs.get_file(f"{root}/{relative}", str(local))
+        return local
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
 
 def _modified(info: dict[str, Any]) -> datetime | None:

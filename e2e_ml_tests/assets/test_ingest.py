@@ -1,4 +1,5 @@
 import dagster as dg
+import polars as pl
 
 from e2e_ml.assets.ingest import ingest
 from e2e_ml.resources.storage import LandingZone, ParquetIOManager, StorageLocation
@@ -9,9 +10,9 @@ def test_a_hostile_name_is_refused_unread_and_the_good_file_still_flows(tmp_path
     landing.write("2026/01/05/good.csv", b"player_id,sessions\np000001,3\n")
     landing.write("2026/01/05/bad\x07name.csv", b"player_id\np000002\n")
     read: list[str] = []
-    original = LandingZone.read_bytes
+    original = LandingZone.local_copy
     monkeypatch.setattr(
-        LandingZone, "read_bytes", lambda self, name: read.append(name) or original(self, name)
+        LandingZone, "local_copy", lambda self, name: read.append(name) or original(self, name)
     )
     result = dg.materialize(
         [ingest],
@@ -22,7 +23,7 @@ def test_a_hostile_name_is_refused_unread_and_the_good_file_still_flows(tmp_path
         },
     )
     manifest = result.output_for_node("ingest", "raw_manifest").set_index("status")
-    raw = result.output_for_node("ingest", "raw_stream")
+    raw = pl.read_parquet(tmp_path / "lake" / "raw_stream" / "date=2026-01-05" / "part.parquet")
     assert read == ["2026/01/05/good.csv"]
     assert raw["player_id"].to_list() == ["p000001"]
     assert "refused unread, control character in the name" in manifest.loc["refused", "reason"]

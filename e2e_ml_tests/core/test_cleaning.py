@@ -2,6 +2,7 @@ import json
 from datetime import UTC, date, datetime
 
 import pandas as pd
+import pandera.errors
 import polars as pl
 import pytest
 
@@ -221,3 +222,49 @@ def test_a_renamed_column_is_named_in_the_ledger_as_lacking_and_extra(contract):
         "extra columns kept in raw_stream only: ['session_count']"
     )
     assert ledger.loc["a.csv", ["clean", "quarantined"]].tolist() == [0, 1]
+
+
+def test_row_rules_reject_exactly_the_rows_pandera_rejects():
+    """The streaming rules are pandera's built-in checks as polars expressions: same verdicts."""
+    import pandera.polars as pap
+
+    from e2e_ml.core.cleaning import CHECK_EXPRESSIONS, _check_expression
+
+    values = pl.DataFrame({"n": [-1.0, 0.0, 0.5, 1.0, 2.0, None], "s": ["p1", "x", "p12", "", "pp", None]})
+    checks = {
+        "n": [
+            pap.Check.equal_to(1.0),
+            pap.Check.not_equal_to(1.0),
+            pap.Check.greater_than(0.0),
+            pap.Check.greater_than_or_equal_to(0.0),
+            pap.Check.less_than(1.0),
+            pap.Check.less_than_or_equal_to(1.0),
+            pap.Check.in_range(0.0, 1.0),
+            pap.Check.in_range(0.0, 1.0, include_min=False, include_max=False),
+            pap.Check.isin([0.0, 2.0]),
+            pap.Check.notin([0.0, 2.0]),
+        ],
+        "s": [
+            pap.Check.str_matches("p[0-9]+"),
+            pap.Check.str_contains("[0-9]"),
+            pap.Check.str_startswith("p"),
+            pap.Check.str_endswith("p"),
+            pap.Check.str_length(1, 2),
+            pap.Check.str_length(exact_value=2),
+        ],
+    }
+    tried = set()
+    for column, column_checks in checks.items():
+        for check in column_checks:
+            tried.add(check.name)
+            schema = pap.DataFrameSchema(
+                {column: pap.Column(values.schema[column], checks=check, nullable=True)}
+            )
+            try:
+                schema.validate(values, lazy=True)
+                pandera_failed = set()
+            except pandera.errors.SchemaErrors as errors:
+                pandera_failed = set(errors.failure_cases["index"].drop_nulls().to_list())
+            ours = values.select(~_check_expression(check, pl.col(column)).fill_null(True))[:, 0]
+            assert set(ours.arg_true().to_list()) == pandera_failed, check.error
+    assert tried == set(CHECK_EXPRESSIONS)
