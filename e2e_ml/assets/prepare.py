@@ -9,7 +9,7 @@ import polars as pl
 
 from e2e_ml.assets.partitions import daily_partitions
 from e2e_ml.checks.history import read_day
-from e2e_ml.core.cleaning import REASON, clean_plan, file_ledger, null_shares, rule_counts
+from e2e_ml.core.cleaning import REASON, clean_plan, file_ledger, null_shares, rule_counts, write_clean
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.storage import SpooledTable, StorageLocation, spooling
 
@@ -41,8 +41,8 @@ def prepare(
     contract: DataContract,
     lake: StorageLocation,
 ):
-    """The contract's rules run as one streaming plan per output, spooled to scratch as Parquet
-    row groups and published whole: memory holds a batch and the day's key hashes."""
+    """The contract's rules run as a streaming plan, spooled to scratch as Parquet row groups
+    and published whole: memory holds a few batches and the day's key hashes."""
     day = date.fromisoformat(context.partition_key)
     read = raw_manifest[raw_manifest["status"] == "read"]
     headers = {
@@ -53,12 +53,9 @@ def prepare(
     plan = clean_plan(raw_stream, rules, day=day, file_columns=headers)
     landed = raw_stream.select(pl.len()).collect().item()
     with spooling("clean_dataset") as clean_file, spooling("quarantined_rows") as quarantine_file:
-        plan.clean.sink_parquet(clean_file)
-        clean_rows = pl.scan_parquet(clean_file)
+        write_clean(plan, clean_file, quarantine_file)
+        clean_rows, quarantined = pl.scan_parquet(clean_file), pl.scan_parquet(quarantine_file)
         kept = clean_rows.select(pl.len()).collect().item()
-        # A day with no rejected row skips the second pass over its rows.
-        (plan.quarantine if kept < landed else plan.quarantine.clear()).sink_parquet(quarantine_file)
-        quarantined = pl.scan_parquet(quarantine_file)
         rejected_by_rule = rule_counts(quarantined.select(REASON).collect()[REASON])
         previous = read_day(lake, "file_ledger", context.partition_key)  # to keep superseded versions
         ledger = file_ledger(raw_manifest, clean_rows, quarantined, rules.columns, previous)

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 import operator
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial, reduce
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -33,6 +36,7 @@ LEDGER_COLUMNS = ("file", "day", "size", "version", "status", "reason", "rows", 
 BOOLEAN_TEXT = {"true": True, "1": True, "false": False, "0": False}
 _TYPED = "_typed:"  # a contract column's typed value, beside its landed text, while cleaning
 _UNREAD = "_unread:"  # whether a present value could not be read as its column's type
+_REJECTED = "_rejected"
 _ORDER = "_landing_order"  # file rank and row in one integer: the larger landed later
 _KEEPER = "_kept_order"
 SHOWN_CHARACTERS = 40  # of a rejected value, in its reason
@@ -58,12 +62,69 @@ class CleanResult:
 
 @dataclass(frozen=True)
 class CleanPlan:
-    """The day's clean rows and its quarantined rows, as lazy frames over the same raw rows:
-    each is collected, or sunk to Parquet by the streaming engine, on its own."""
+    """The contract's verdict on one day's raw rows, as lazy plans the streaming engine runs."""
 
-    clean: pl.LazyFrame
-    quarantine: pl.LazyFrame
-    superseded: int  # rows rejected only because a later row has their key
+    raw: pl.LazyFrame
+    rules: RowRules
+    superseded: pl.DataFrame  # rows whose key a later valid row has, with that reason
+
+    @property
+    def verdicts(self) -> pl.LazyFrame:
+        """Every row typed, with its lineage and whether it is rejected, in landing order."""
+        rejected = self.rules.broken() | _any_row_of(self.superseded)
+        return _staged(self.raw, self.rules).select(
+            *self.rules.typed_columns(), *LINEAGE, rejected.alias(_REJECTED)
+        )
+
+    @property
+    def clean(self) -> pl.LazyFrame:
+        return self.verdicts.filter(~pl.col(_REJECTED)).drop(_REJECTED)
+
+    @property
+    def quarantine(self) -> pl.LazyFrame:
+        return self.quarantine_among(self.raw)
+
+    def quarantine_among(self, rows: pl.LazyFrame) -> pl.LazyFrame:
+        """The rejected rows among `rows` (raw rows of the day), as landed, with their reasons."""
+        landed = self.raw.collect_schema().names()
+        rejected = self.rules.broken() | _any_row_of(self.superseded)
+        duplicate = "_duplicate_reason"
+        return (
+            _staged(rows, self.rules)
+            .filter(rejected)
+            .join(
+                self.superseded.lazy().rename({REASON: duplicate}),
+                on=list(LINEAGE),
+                how="left",
+                maintain_order="left",
+            )
+            .select(*landed, pl.coalesce(self.rules.reason(), pl.col(duplicate)).alias(REASON))
+        )
+
+
+def write_clean(plan: CleanPlan, clean_file: Path, quarantine_file: Path) -> None:
+    """Write the day's clean rows and its quarantine, reading and checking each row once.
+
+    One streaming pass splits the typed rows by verdict: the clean ones into `clean_file`, the
+    rejected ones (few) into scratch. Only the rejected rows' landed text is then read again,
+    to be kept as landed with its reasons.
+    """
+    with tempfile.TemporaryDirectory(prefix="e2e-ml-") as folder:
+        split = pl.PartitionBy(folder, key=_REJECTED, include_key=False, approximate_bytes_per_file=None)
+        plan.verdicts.sink_parquet(split)
+        kept = sorted(Path(folder).glob(f"{_REJECTED}=false/*.parquet"))
+        if len(kept) == 1:
+            shutil.move(kept[0], clean_file)
+        else:  # none (no clean row), or a split polars chose to make
+            pl.concat([plan.clean.clear(), *(pl.scan_parquet(part) for part in kept)]).sink_parquet(
+                clean_file
+            )
+        rejected = sorted(Path(folder).glob(f"{_REJECTED}=true/*.parquet"))
+        if not rejected:
+            plan.quarantine.clear().sink_parquet(quarantine_file)
+            return
+        lineage = pl.scan_parquet(rejected).select(LINEAGE).collect()
+        plan.quarantine_among(plan.raw.filter(_any_row_of(lineage))).sink_parquet(quarantine_file)
 
 
 def rule_counts(reasons: pl.Series | pd.Series) -> dict[str, int]:
@@ -106,25 +167,14 @@ def clean_plan(
     `file_columns` gives the header each source file had, so that a file lacking a contract
     column has its rows rejected instead of silently imputed. A row's reason names the rules of
     its first failing stage: reading (columns, types, day), then the contract's checks, then
-    de-duplication. Both frames keep the order rows were read in.
+    de-duplication. Rows keep the order they were read in.
     """
-    landed = raw.collect_schema().names()
-    rules = RowRules(contract, landed, day, file_columns or {})
-    staged = raw.with_columns(rules.typed_values()).with_columns(rules.unread_values())
-    superseded = _superseded_rows(staged, rules, contract)
-    dropped = _any_row_of(superseded)
-    clean_rows = staged.filter(~(rules.broken() | dropped)).select(
-        *(pl.col(_TYPED + c).alias(c) for c in contract.columns), *LINEAGE
-    )
-    duplicate = "_duplicate_reason"
-    quarantine = (
-        staged.filter(rules.broken() | dropped)
-        .join(
-            superseded.lazy().rename({REASON: duplicate}), on=list(LINEAGE), how="left", maintain_order="left"
-        )
-        .select(*landed, pl.coalesce(rules.reason(), pl.col(duplicate)).alias(REASON))
-    )
-    return CleanPlan(clean=clean_rows, quarantine=quarantine, superseded=superseded.height)
+    rules = RowRules(contract, raw.collect_schema().names(), day, file_columns or {})
+    return CleanPlan(raw=raw, rules=rules, superseded=_superseded_rows(_staged(raw, rules), rules, contract))
+
+
+def _staged(raw: pl.LazyFrame, rules: RowRules) -> pl.LazyFrame:
+    return raw.with_columns(rules.typed_values()).with_columns(rules.unread_values())
 
 
 class RowRules:
@@ -185,6 +235,10 @@ class RowRules:
                 failed = pl.when(pl.col(_TYPED + column).is_null()).then(pl.col(column)).str.strip_chars()
                 unread.append((failed != "").fill_null(False).alias(_UNREAD + column))
         return unread
+
+    def typed_columns(self) -> list[pl.Expr]:
+        """The staged typed values under the contract's column names."""
+        return [pl.col(_TYPED + column).alias(column) for column in self.contract.columns]
 
     def broken(self) -> pl.Expr:
         """Whether a row breaks any rule (de-duplication aside)."""

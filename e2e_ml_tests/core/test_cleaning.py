@@ -268,3 +268,24 @@ def test_row_rules_reject_exactly_the_rows_pandera_rejects():
             ours = values.select(~_check_expression(check, pl.col(column)).fill_null(True))[:, 0]
             assert set(ours.arg_true().to_list()) == pandera_failed, check.error
     assert tried == set(CHECK_EXPRESSIONS)
+
+
+def test_the_streamed_day_writes_what_cleaning_in_memory_returns(contract, tmp_path):
+    from e2e_ml.core.cleaning import clean_plan, write_clean
+    from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, simulate_day
+
+    config = SimulationConfig(
+        start=DAY,
+        days=1,
+        players=400,
+        anomalies=tuple(Anomaly.parse(a) for a in ("duplicates@0", "out_of_range@0", "null_burst@0")),
+    )
+    reads = [read_dump(d.name, d.content) for d in simulate_day(config, 0)]
+    raw, headers = combine(reads), {r.rows[SOURCE_FILE][0]: r.columns for r in reads}
+    raw.write_parquet(tmp_path / "raw.parquet")
+    expected = clean(raw, contract, DAY, headers)
+    plan = clean_plan(pl.scan_parquet(tmp_path / "raw.parquet"), contract, DAY, headers)
+    write_clean(plan, tmp_path / "clean.parquet", tmp_path / "quarantine.parquet")
+    assert plan.superseded.height > 0 and expected.quarantine.height > plan.superseded.height
+    assert pl.read_parquet(tmp_path / "clean.parquet").equals(expected.clean)
+    assert pl.read_parquet(tmp_path / "quarantine.parquet").equals(expected.quarantine)
