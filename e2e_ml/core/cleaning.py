@@ -21,6 +21,7 @@ from functools import partial, reduce
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.api.checks
 import polars as pl
@@ -405,10 +406,7 @@ def _superseded_rows(staged: pl.LazyFrame, rules: RowRules, contract: Contract) 
     One streaming pass hashes every row's typed key (8 bytes a row, the only whole-day state);
     only rows whose hash repeats are read again, checked, and compared exactly.
     """
-    hashes = staged.select(_key_hash(contract)).collect(engine="streaming").to_series()
-    hashes.sort(in_place=True)
-    repeated = hashes.filter(hashes == hashes.shift(1)).unique()
-    del hashes
+    repeated = _repeated(staged.select(_key_hash(contract)), staged.select(pl.len()).collect().item())
     if repeated.is_empty():
         return pl.DataFrame(schema={SOURCE_FILE: pl.String, SOURCE_ROW: pl.Int64, REASON: pl.String})
     maybe = staged.filter(_key_hash(contract).is_in(repeated.implode())).collect(engine="streaming")
@@ -425,6 +423,18 @@ def _superseded_rows(staged: pl.LazyFrame, rules: RowRules, contract: Contract) 
         f"duplicate:key ({', '.join(contract.key)}) superseded by ", kept_file, " row ", kept_row
     )
     return ordered.filter(pl.col(_ORDER) != pl.col(_KEEPER)).select(*LINEAGE, superseded_by.alias(REASON))
+
+
+def _repeated(hashes: pl.LazyFrame, rows: int) -> pl.Series:
+    """The values that occur more than once in a column of `rows` hashes, streamed into one
+    array sorted in place: 8 bytes a row, the day's only whole-day state."""
+    values = np.empty(rows, dtype=np.uint64)
+    filled = 0
+    for batch in hashes.collect_batches():
+        values[filled : filled + batch.height] = batch.to_series().to_numpy()
+        filled += batch.height
+    values.sort()
+    return pl.Series(np.unique(values[1:][values[1:] == values[:-1]]), dtype=pl.UInt64)
 
 
 def _any_row_of(rows: pl.DataFrame) -> pl.Expr:
