@@ -11,6 +11,7 @@ import polars as pl
 from e2e_ml.assets.partitions import daily_partitions
 from e2e_ml.core.ingest import LINEAGE_SCHEMA, UnreadableFileError, read_batches
 from e2e_ml.core.landing import LandedFile, unsafe_name
+from e2e_ml.core.tables import LAKE_COMPRESSION
 from e2e_ml.resources.storage import LandingZone, SpooledTable, spooling
 
 MANIFEST_COLUMNS = ["file", "day", "size", "version", "status", "reason", "rows", "columns"]
@@ -60,7 +61,9 @@ def ingest(context: dg.AssetExecutionContext, landing_zone: LandingZone):
             )
             context.log.info(f"{day}: read {file.name} ({rows:,} rows)")
         raw = pl.concat([pl.scan_parquet(part) for part in parts], how="diagonal") if parts else None
-        (raw if raw is not None else pl.LazyFrame(schema=LINEAGE_SCHEMA)).sink_parquet(spool)
+        (raw if raw is not None else pl.LazyFrame(schema=LINEAGE_SCHEMA)).sink_parquet(
+            spool, compression=LAKE_COMPRESSION
+        )
         for part in parts:
             part.unlink()
         manifest_frame = pd.DataFrame(manifest, columns=MANIFEST_COLUMNS)

@@ -27,6 +27,7 @@ import pandera.api.checks
 import polars as pl
 
 from e2e_ml.core.contract import Contract
+from e2e_ml.core.tables import LAKE_COMPRESSION
 from e2e_ml.core.timestamps import lenient_instant, local_dates, strict_instant
 
 SOURCE_FILE = "_source_file"
@@ -112,7 +113,7 @@ def write_clean(plan: CleanPlan, clean_file: Path, quarantine_file: Path) -> Non
     """
     with tempfile.TemporaryDirectory(prefix="e2e-ml-") as folder:
         split = pl.PartitionBy(folder, key=_REJECTED, include_key=False, approximate_bytes_per_file=None)
-        plan.verdicts.sink_parquet(split)
+        plan.verdicts.sink_parquet(split, compression=LAKE_COMPRESSION)
         kept = sorted(Path(folder).glob(f"{_REJECTED}=false/*.parquet"))
         if len(kept) == 1:
             shutil.move(kept[0], clean_file)
@@ -122,10 +123,12 @@ def write_clean(plan: CleanPlan, clean_file: Path, quarantine_file: Path) -> Non
             )
         rejected = sorted(Path(folder).glob(f"{_REJECTED}=true/*.parquet"))
         if not rejected:
-            plan.quarantine.clear().sink_parquet(quarantine_file)
+            plan.quarantine.clear().sink_parquet(quarantine_file, compression=LAKE_COMPRESSION)
             return
         lineage = pl.scan_parquet(rejected).select(LINEAGE).collect()
-        plan.quarantine_among(plan.raw.filter(_any_row_of(lineage))).sink_parquet(quarantine_file)
+        plan.quarantine_among(plan.raw.filter(_any_row_of(lineage))).sink_parquet(
+            quarantine_file, compression=LAKE_COMPRESSION
+        )
 
 
 def rule_counts(reasons: pl.Series | pd.Series) -> dict[str, int]:

@@ -6,10 +6,15 @@ makes of an integer column with a null.
 
 from __future__ import annotations
 
+from typing import Final
+
 import pandas as pd
 import polars as pl
 import pyarrow as pa
 
+# Every table the lake publishes is compressed the way pandas writes Parquet: every reader has it
+# (Power BI, DuckDB, Spark); polars would default to zstd.
+LAKE_COMPRESSION: Final = "snappy"
 _NULLABLE_INTEGERS = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}
 
 

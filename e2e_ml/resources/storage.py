@@ -30,7 +30,7 @@ from fsspec.spec import AbstractFileSystem
 from pydantic import PrivateAttr
 
 from e2e_ml.core.landing import LandedFile, layout_named
-from e2e_ml.core.tables import pandas_table
+from e2e_ml.core.tables import LAKE_COMPRESSION, pandas_table
 
 PARTITION_FIELD = "date"
 PART_FILE = "part.parquet"
@@ -406,7 +406,7 @@ def table_path(asset: str, partition_key: str | None) -> str:
 def parquet_bytes(frame: pd.DataFrame | pl.DataFrame) -> bytes:
     buffer = io.BytesIO()
     if isinstance(frame, pl.DataFrame):
-        frame.write_parquet(buffer, compression="snappy")  # what pandas writes: every reader has it
+        frame.write_parquet(buffer, compression=LAKE_COMPRESSION)
     else:
         frame.to_parquet(buffer, index=False)
     return buffer.getvalue()
