@@ -118,9 +118,8 @@ def write_clean(plan: CleanPlan, clean_file: Path, quarantine_file: Path) -> Non
         if len(kept) == 1:
             shutil.move(kept[0], clean_file)
         else:  # none (no clean row), or a split polars chose to make
-            pl.concat([plan.clean.clear(), *(pl.scan_parquet(part) for part in kept)]).sink_parquet(
-                clean_file
-            )
+            parts = pl.concat([plan.clean.clear(), *(pl.scan_parquet(part) for part in kept)])
+            parts.sink_parquet(clean_file, compression=LAKE_COMPRESSION)
         rejected = sorted(Path(folder).glob(f"{_REJECTED}=true/*.parquet"))
         if not rejected:
             plan.quarantine.clear().sink_parquet(quarantine_file, compression=LAKE_COMPRESSION)

@@ -289,3 +289,15 @@ def test_the_streamed_day_writes_what_cleaning_in_memory_returns(contract, tmp_p
     assert plan.superseded.height > 0 and expected.quarantine.height > plan.superseded.height
     assert pl.read_parquet(tmp_path / "clean.parquet").equals(expected.clean)
     assert pl.read_parquet(tmp_path / "quarantine.parquet").equals(expected.quarantine)
+
+
+def test_a_streamed_day_with_no_clean_row_writes_an_empty_clean_table(contract, tmp_path):
+    from e2e_ml.core.cleaning import clean_plan, write_clean
+
+    raw, headers = raw_of(("a.csv", [GOOD.replace("ios", "wii"), GOOD.replace(",3,", ",-3,")]))
+    raw.write_parquet(tmp_path / "raw.parquet")
+    plan = clean_plan(pl.scan_parquet(tmp_path / "raw.parquet"), contract, DAY, headers)
+    write_clean(plan, tmp_path / "clean.parquet", tmp_path / "quarantine.parquet")
+    written = pl.read_parquet(tmp_path / "clean.parquet")
+    assert written.is_empty() and written.schema == clean(raw, contract, DAY, headers).clean.schema
+    assert pl.read_parquet(tmp_path / "quarantine.parquet")[SOURCE_ROW].to_list() == [2, 3]
