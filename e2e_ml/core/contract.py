@@ -2,8 +2,9 @@
 
 A contract is the only place that names a dataset's columns; everything downstream asks the
 contract which column is the id, the event time, the target and the features. The schema is
-written once, in pandera's pandas YAML; cleaning validates with its polars twin (`validator`),
-built from the same columns and checks, since pandera on polars is ~20x faster on a large day.
+written once, in pandera's pandas YAML; cleaning takes the checks from its polars twin
+(`validator`, built from the same columns and checks) and runs them as polars expressions in a
+stream (see `core.cleaning.RowRules`).
 """
 
 from __future__ import annotations
