@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -66,29 +67,21 @@ def read_dump(name: str, content: bytes) -> ReadDump:
     return ReadDump(rows=rows, columns=columns)
 
 
-class read_batches:  # noqa: N801  (a context manager used like a function)
-    """`with read_batches(name, path) as dump:` the landed file at `path` (named `name` in the
-    landing zone), read in batches; a decompressed copy lives in scratch until the block ends."""
-
-    def __init__(self, name: str, path: Path, batch_rows: int = BATCH_ROWS):
-        self.name, self.path, self.batch_rows = name, path, batch_rows
-        self.scratch: tempfile.TemporaryDirectory[str] | None = None
-
-    def __enter__(self) -> DumpBatches:
-        file_format, compression = dump_format(self.name)
-        path = self.path
-        if path.stat().st_size == 0:
-            raise UnreadableFileError(f"{self.name}: empty file (0 bytes)")
+@contextmanager
+def read_batches(name: str, path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[DumpBatches]:
+    """The landed file at `path` (named `name` in the landing zone), read in batches while the
+    block runs; a compressed file's decompressed copy lives in scratch until then."""
+    file_format, compression = dump_format(name)
+    if path.stat().st_size == 0:
+        raise UnreadableFileError(f"{name}: empty file (0 bytes)")
+    with ExitStack() as scratch:
         if compression is not None:
-            self.scratch = tempfile.TemporaryDirectory(prefix="e2e-ml-")
-            path = _decompress(self.name, path, compression, Path(self.scratch.name) / "dump")
+            folder = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="e2e-ml-")))
+            path = _decompress(name, path, compression, folder / "dump")
         columns: list[str] = []
-        batches = _with_lineage(self.name, path, file_format, self.batch_rows, columns)
-        return DumpBatches(name=self.name, batches=batches, columns=columns)
-
-    def __exit__(self, *_: object) -> None:
-        if self.scratch is not None:
-            self.scratch.cleanup()
+        yield DumpBatches(
+            name=name, batches=_with_lineage(name, path, file_format, batch_rows, columns), columns=columns
+        )
 
 
 def _with_lineage(
