@@ -200,10 +200,11 @@ class RowRules:
         ]
 
     def typed_values(self) -> list[pl.Expr]:
-        """Each contract column typed, and for the parsed kinds whether its text was unreadable.
+        """Each contract column typed, text stripped of padding, a blank value missing.
 
-        Every value is first parsed strictly; only the values that did not parse (padded, "3.0"
-        for an integer, another ISO form, or broken) take the slower lenient path.
+        Every value is first parsed strictly; only the batches holding a value that did not
+        parse (padded, "3.0" for an integer, another ISO form, or broken) take the slower
+        lenient path, and only for those values.
         """
         staged = []
         for column in self.contract.columns:
