@@ -60,10 +60,9 @@ def ingest(context: dg.AssetExecutionContext, landing_zone: LandingZone):
                 {**entry, "status": "read", "reason": None, "rows": rows, "columns": json.dumps(columns)}
             )
             context.log.info(f"{day}: read {file.name} ({rows:,} rows)")
-        raw = pl.concat([pl.scan_parquet(part) for part in parts], how="diagonal") if parts else None
-        (raw if raw is not None else pl.LazyFrame(schema=LINEAGE_SCHEMA)).sink_parquet(
-            spool, compression=LAKE_COMPRESSION
-        )
+        scans = [pl.scan_parquet(part) for part in parts]
+        raw = pl.concat(scans, how="diagonal") if scans else pl.LazyFrame(schema=LINEAGE_SCHEMA)
+        raw.sink_parquet(spool, compression=LAKE_COMPRESSION)
         for part in parts:
             part.unlink()
         manifest_frame = pd.DataFrame(manifest, columns=MANIFEST_COLUMNS)
