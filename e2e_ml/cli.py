@@ -189,7 +189,7 @@ def sample_files(paths: list[Path]) -> list[tuple[Path, str]]:
 def draft_contract(settings: Settings, args: argparse.Namespace) -> int:
     """`e2e-ml contract draft`: read a bounded sample with ingest's readers, then draft."""
     from e2e_ml.core.contract_draft import draft
-    from e2e_ml.core.ingest import UnreadableFileError, combine, read_dump
+    from e2e_ml.core.ingest import UnreadableFileError, combine, read_file
     from e2e_ml.core.landing import layout_named
 
     layout = layout_named(settings.landing_layout)
@@ -204,7 +204,7 @@ def draft_contract(settings: Settings, args: argparse.Namespace) -> int:
         if placed.day is not None:
             landing_days[name] = placed.day
         try:
-            dump = read_dump(name, path.read_bytes())
+            dump = read_file(name, path)
         except UnreadableFileError as error:
             print(f"  [{number}/{len(files)}] skipped, unreadable: {error}", file=sys.stderr)
             continue
@@ -254,7 +254,7 @@ def check_contract(settings: Settings, paths: list[Path], max_quarantined: float
             print(f"  [{number}/{len(files)}] {name}: skipped ({placed.note})")
             continue
         checked += 1
-        verdict = check_file(name, path.read_bytes(), contract, placed.day)
+        verdict = check_file(name, path, contract, placed.day)
         ok = verdict.passes(max_quarantined)
         failed += not ok
         if verdict.refused:

@@ -9,7 +9,7 @@ import polars as pl
 
 from e2e_ml.assets.partitions import daily_partitions, training_window
 from e2e_ml.core.cleaning import clean
-from e2e_ml.core.ingest import ReadDump, UnreadableFileError, combine, read_dump
+from e2e_ml.core.ingest import ReadDump, UnreadableFileError, combine, read_file
 from e2e_ml.core.labels import KNOWN_ON, labels_known_by
 from e2e_ml.core.landing import unsafe_name
 from e2e_ml.core.recent import recent_outcome_rates
@@ -42,7 +42,8 @@ def outcomes_feed(context: dg.AssetExecutionContext, outcomes_zone: LandingZone,
         try:
             if unsafe_name(file.name) is not None:
                 raise UnreadableFileError(f"{file.name[:200]!r}: refused unread, {unsafe_name(file.name)}")
-            reads[file.name] = read_dump(file.name, outcomes_zone.read_bytes(file.name))
+            with outcomes_zone.local_copy(file.name) as local:
+                reads[file.name] = read_file(file.name, local)
         except UnreadableFileError as error:
             context.log.warning(f"refused {error}")
             refused[file.name] = str(error)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
 from e2e_ml.core.cleaning import REASON, SOURCE_ROW, clean
 from e2e_ml.core.contract import Contract
-from e2e_ml.core.ingest import UnreadableFileError, read_dump
+from e2e_ml.core.ingest import UnreadableFileError, read_file
 
 TOP_REASONS = 3
 
@@ -44,10 +45,10 @@ class FileVerdict:
         return self.refused is None and self.quarantined_share <= max_quarantined_share
 
 
-def check_file(name: str, content: bytes, contract: Contract, day: date | None = None) -> FileVerdict:
+def check_file(name: str, path: Path, contract: Contract, day: date | None = None) -> FileVerdict:
     """The verdict on one file: rows read, clean and quarantined, and the top reasons."""
     try:
-        dump = read_dump(name, content)
+        dump = read_file(name, path)
     except UnreadableFileError as error:
         return FileVerdict(name, refused=str(error))
     checked_day = day if contract.time.landing_day == "checked" else None

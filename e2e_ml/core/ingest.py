@@ -56,15 +56,19 @@ class DumpBatches:
 
 
 def read_dump(name: str, content: bytes) -> ReadDump:
-    """Read one dump in memory into text columns plus lineage (source file, 1-based row/line)."""
+    """Read one dump's bytes into text columns plus lineage (source file, 1-based row/line)."""
     with tempfile.TemporaryDirectory(prefix="e2e-ml-") as folder:
         path = Path(folder) / "dump"
         path.write_bytes(content)
-        with read_batches(name, path) as dump:
-            batches = list(dump.batches)
-            columns = dump.columns
+        return read_file(name, path)
+
+
+def read_file(name: str, path: Path) -> ReadDump:
+    """Read the local file at `path`, landed as `name`, whole into memory (a small file)."""
+    with read_batches(name, path) as dump:
+        batches = list(dump.batches)
     rows = pl.concat(batches, how="diagonal") if batches else pl.DataFrame(schema=LINEAGE_SCHEMA)
-    return ReadDump(rows=rows, columns=columns)
+    return ReadDump(rows=rows, columns=dump.columns)
 
 
 @contextmanager
