@@ -98,7 +98,7 @@ def run_step(step: str, folder: Path, repeat: int) -> dict[str, float | int]:
     from e2e_ml.assets.ingest import ingest
     from e2e_ml.assets.prepare import prepare
     from e2e_ml.resources.contract import DataContract
-    from e2e_ml.resources.storage import LandingZone, ParquetIOManager, StorageLocation
+    from e2e_ml.resources.storage import LandingZone, ParquetIOManager, StorageLocation, table_path
 
     lake = StorageLocation(url=str(folder / "lake"))
     resources = {
@@ -128,14 +128,8 @@ def run_step(step: str, folder: Path, repeat: int) -> dict[str, float | int]:
         f"{step}_process_peak_bytes": process_peak,
     }
     if step == "prepare":
-        clean = folder / "lake" / "clean_dataset" / f"date={DAY.isoformat()}" / "part.parquet"
-        quarantine = (
-            clean.parent.parent.parent / "quarantined_rows" / f"date={DAY.isoformat()}" / "part.parquet"
-        )
-        import pyarrow.parquet as pq
-
-        figures["clean_rows"] = pq.read_metadata(clean).num_rows
-        figures["quarantined_rows"] = pq.read_metadata(quarantine).num_rows
+        figures["clean_rows"] = lake.row_count(table_path("clean_dataset", DAY.isoformat()))
+        figures["quarantined_rows"] = lake.row_count(table_path("quarantined_rows", DAY.isoformat()))
     return figures
 
 

@@ -71,11 +71,15 @@ class CleanPlan:
     superseded: pl.DataFrame  # rows whose key a later valid row has, with that reason
 
     @property
+    def rejected(self) -> pl.Expr:
+        """Whether a staged row breaks a rule or is superseded by a later copy of its key."""
+        return self.rules.broken() | _any_row_of(self.superseded)
+
+    @property
     def verdicts(self) -> pl.LazyFrame:
         """Every row typed, with its lineage and whether it is rejected, in landing order."""
-        rejected = self.rules.broken() | _any_row_of(self.superseded)
         return _staged(self.raw, self.rules).select(
-            *self.rules.typed_columns(), *LINEAGE, rejected.alias(_REJECTED)
+            *self.rules.typed_columns(), *LINEAGE, self.rejected.alias(_REJECTED)
         )
 
     @property
@@ -89,11 +93,10 @@ class CleanPlan:
     def quarantine_among(self, rows: pl.LazyFrame) -> pl.LazyFrame:
         """The rejected rows among `rows` (raw rows of the day), as landed, with their reasons."""
         landed = self.raw.collect_schema().names()
-        rejected = self.rules.broken() | _any_row_of(self.superseded)
         duplicate = "_duplicate_reason"
         return (
             _staged(rows, self.rules)
-            .filter(rejected)
+            .filter(self.rejected)
             .join(
                 self.superseded.lazy().rename({REASON: duplicate}),
                 on=list(LINEAGE),

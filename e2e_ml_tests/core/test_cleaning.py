@@ -123,7 +123,9 @@ def test_missing_features_stay_missing_and_are_counted(contract):
     assert shares == {"platform": round(1 / 3, 4), "sessions": round(1 / 3, 4), "region": 0.0}
 
 
-def test_every_landed_row_is_clean_or_quarantined(contract):
+def anomalous_day():
+    """A simulated day with duplicates, out-of-range values and a burst of nulls: its raw rows
+    and each file's header."""
     from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, simulate_day
 
     config = SimulationConfig(
@@ -133,8 +135,11 @@ def test_every_landed_row_is_clean_or_quarantined(contract):
         anomalies=tuple(Anomaly.parse(a) for a in ("duplicates@0", "out_of_range@0", "null_burst@0")),
     )
     reads = [read_dump(d.name, d.content) for d in simulate_day(config, 0)]
-    raw = combine(reads)
-    headers = {r.rows[SOURCE_FILE][0]: r.columns for r in reads}
+    return combine(reads), {r.rows[SOURCE_FILE][0]: r.columns for r in reads}
+
+
+def test_every_landed_row_is_clean_or_quarantined(contract):
+    raw, headers = anomalous_day()
     result = clean(raw, contract, DAY, headers)
     assert len(result.clean) + len(result.quarantine) == len(raw)
     assert not result.clean.select(list(contract.key)).is_duplicated().any()
@@ -272,16 +277,8 @@ def test_row_rules_reject_exactly_the_rows_pandera_rejects():
 
 def test_the_streamed_day_writes_what_cleaning_in_memory_returns(contract, tmp_path):
     from e2e_ml.core.cleaning import clean_plan, write_clean
-    from e2e_ml.simulate.telemetry import Anomaly, SimulationConfig, simulate_day
 
-    config = SimulationConfig(
-        start=DAY,
-        days=1,
-        players=400,
-        anomalies=tuple(Anomaly.parse(a) for a in ("duplicates@0", "out_of_range@0", "null_burst@0")),
-    )
-    reads = [read_dump(d.name, d.content) for d in simulate_day(config, 0)]
-    raw, headers = combine(reads), {r.rows[SOURCE_FILE][0]: r.columns for r in reads}
+    raw, headers = anomalous_day()
     raw.write_parquet(tmp_path / "raw.parquet")
     expected = clean(raw, contract, DAY, headers)
     plan = clean_plan(pl.scan_parquet(tmp_path / "raw.parquet"), contract, DAY, headers)
