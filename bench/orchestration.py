@@ -22,9 +22,9 @@ import dagster as dg
 from bench.common import save, step_durations, table
 from e2e_ml.definitions import build_definitions
 from e2e_ml.demo import QUIET_LOGS
-from e2e_ml.deployments import Settings, provision, resources_for
+from e2e_ml.deployments import Settings
 from e2e_ml.jobs import DAILY_PIPELINE
-from e2e_ml.simulate.land import land
+from e2e_ml.simulate.land import land_in
 from e2e_ml.simulate.telemetry import SimulationConfig, simulate
 
 START = date(2026, 1, 1)
@@ -60,20 +60,26 @@ def run_multiprocess(instance: dg.DagsterInstance, day: str) -> str:
         return result.run_id
 
 
+def deployment_in(folder: Path) -> Settings:
+    """A local deployment in `folder` with `DAYS` simulated days landed. Its home and Dagster
+    home are set in the environment, with in-process training: that is what the multiprocess job,
+    loaded by module path, reads."""
+    os.environ["E2E_ML_HOME"] = str(folder / "home")
+    os.environ["DAGSTER_HOME"] = str(folder / "dagster")
+    os.environ["E2E_ML_TRAINING"] = "in_process"
+    Path(os.environ["DAGSTER_HOME"]).mkdir()
+    (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    settings = Settings.from_env()
+    land_in(settings, simulate(SimulationConfig(start=START, days=DAYS)))
+    return settings
+
+
 def main(repeat: int = 3) -> dict:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     day = (START + timedelta(days=DAYS - 1)).isoformat()
     figures: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as folder:
-        os.environ["E2E_ML_HOME"] = str(Path(folder) / "home")
-        os.environ["DAGSTER_HOME"] = str(Path(folder) / "dagster")
-        os.environ["E2E_ML_TRAINING"] = "in_process"  # executors compared on the same steps
-        Path(os.environ["DAGSTER_HOME"]).mkdir()
-        (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        settings = Settings.from_env()
-        provision(settings)
-        with dg.build_resources({"landing": resources_for(settings)["landing_zone"]}) as resources:
-            land(simulate(SimulationConfig(start=START, days=DAYS)), resources.landing)
+        deployment_in(Path(folder))  # executors compared on the same steps, training in-process
         with dg.DagsterInstance.get() as instance:
             job = daily_job()
             for index in range(DAYS - 1):  # history, so the measured day trains and scores

@@ -16,41 +16,26 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
 
 from bench.common import best_of, save, table
-from bench.orchestration import run_multiprocess
+from bench.orchestration import DAYS, START, deployment_in, run_multiprocess
 from e2e_ml.definitions import build_definitions
 from e2e_ml.demo import QUIET_LOGS
-from e2e_ml.deployments import Settings, provision, resources_for
 from e2e_ml.jobs import DAILY_PIPELINE
-from e2e_ml.simulate.land import land
-from e2e_ml.simulate.telemetry import SimulationConfig, simulate
-
-START = date(2026, 1, 1)
-DAYS = 4
 
 
 def main(repeat: int = 3) -> dict:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     day = (START + timedelta(days=DAYS - 1)).isoformat()
     with tempfile.TemporaryDirectory() as folder:
-        os.environ["E2E_ML_HOME"] = str(Path(folder) / "home")
-        os.environ["DAGSTER_HOME"] = str(Path(folder) / "dagster")
-        os.environ["E2E_ML_TRAINING"] = "in_process"  # what the multiprocess job (loaded by path) reads
-        Path(os.environ["DAGSTER_HOME"]).mkdir()
-        (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        settings = Settings.from_env()
-        provision(settings)
-        with dg.build_resources({"landing": resources_for(settings)["landing_zone"]}) as resources:
-            land(simulate(SimulationConfig(start=START, days=DAYS)), resources.landing)
+        settings = deployment_in(Path(folder))
         jobs = {
             place: build_definitions(dataclasses.replace(settings, training=place)).resolve_job_def(
                 DAILY_PIPELINE
