@@ -97,9 +97,9 @@ def _with_lineage(
         reader = READERS[file_format](path, batch_rows)
         first_row = next(reader)  # each reader first says the line or record number of row one
         for batch in reader:
+            columns.extend(c for c in batch.columns if c not in columns)  # a header-only file's too
             if batch.height == 0:
                 continue
-            columns.extend(c for c in batch.columns if c not in columns)
             yield batch.with_columns(
                 pl.lit(name, pl.String).alias(SOURCE_FILE),
                 pl.int_range(first_row, first_row + batch.height, dtype=pl.Int64).alias(SOURCE_ROW),
@@ -178,6 +178,7 @@ def _read_delimited(path: Path, batch_rows: int, delimiter: str | None = None) -
         delimiter = max(DELIMITERS, key=header.count) if any(d in header for d in DELIMITERS) else ","
     yield 2  # line 1 is the header
     scan = pl.scan_csv(path, infer_schema=False, encoding="utf8", separator=delimiter)
+    yield pl.DataFrame(schema=scan.collect_schema())  # the header's columns, even with no row
     yield from scan.collect_batches(chunk_size=batch_rows)
 
 
@@ -191,7 +192,9 @@ def _read_json_lines(path: Path, batch_rows: int) -> Iterator[Any]:
 
 def _read_parquet(path: Path, batch_rows: int) -> Iterator[Any]:
     yield 1
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+    parquet = pq.ParquetFile(path)
+    yield pl.DataFrame(schema=dict.fromkeys(parquet.schema_arrow.names, pl.String))  # even with no row
+    for batch in parquet.iter_batches(batch_size=batch_rows):
         frame = cast(pl.DataFrame, pl.from_arrow(batch))
         yield pl.DataFrame([_text_of(frame.get_column(column)) for column in frame.columns])
 

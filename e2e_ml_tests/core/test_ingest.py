@@ -67,6 +67,17 @@ def test_unreadable_files_are_refused_with_the_file_and_the_reason(name, content
     assert reason in str(refused.value)
 
 
+def test_a_file_with_a_header_and_no_row_keeps_its_columns():
+    """The ledger compares a file's columns with the contract's, rows or not."""
+    empty_parquet = io.BytesIO()
+    pl.DataFrame(schema={"player_id": pl.String, "sessions": pl.Int64}).write_parquet(empty_parquet)
+    for dump in (
+        read_dump("d/header.csv", b"player_id,sessions\n"),
+        read_dump("d/none.parquet", empty_parquet.getvalue()),
+    ):
+        assert dump.columns == ["player_id", "sessions"] and dump.rows.is_empty()
+
+
 def test_a_byte_order_mark_is_not_part_of_the_first_column():
     dump = read_dump("d/excel.csv", "\ufeff".encode() + CSV)
     assert dump.columns == ["player_id", "sessions"]
