@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -315,7 +315,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     """
 
     store: StorageLocation
-    _scratch: tempfile.TemporaryDirectory[str] | None = PrivateAttr(default=None)
+    _copies: ExitStack = PrivateAttr(default_factory=ExitStack)  # inputs downloaded to scratch
 
     def handle_output(
         self, context: dg.OutputContext, obj: pd.DataFrame | pl.DataFrame | SpooledTable
@@ -371,21 +371,11 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         return self.store.read_existing(asset, present)
 
     def _local(self, relative: str) -> Path:
-        fs, root = self.store.filesystem()
-        if isinstance(fs, LocalFileSystem):
-            return Path(f"{root}/{relative}")
-        if self._scratch is None:
-            self._scratch = tempfile.TemporaryDirectory(prefix="e2e-ml-")
-        local = Path(self._scratch.name) / relative
-        local.parent.mkdir(parents=True, exist_ok=True)
-        with reaching(self.store.url):
-            fs.get_file(f"{root}/{relative}", str(local))
-        return local
+        """The partition as a local file until the run's teardown (see `local_copy`)."""
+        return self._copies.enter_context(self.store.local_copy(relative))
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._scratch is not None:
-            self._scratch.cleanup()
-            self._scratch = None
+        self._copies.close()
 
 
 def _modified(info: dict[str, Any]) -> datetime | None:
