@@ -38,6 +38,8 @@ LEDGER_COLUMNS = ("file", "day", "size", "version", "status", "reason", "rows", 
 BOOLEAN_TEXT = {"true": True, "1": True, "false": False, "0": False}
 _TYPED = "_typed:"  # a contract column's typed value, beside its landed text, while cleaning
 _UNREAD = "_unread:"  # whether a present value could not be read as its column's type
+_STRICT = "_strict:"  # its strict parse
+_RETRIED = "_retried:"  # its stripped text where the strict parse missed, for the lenient one
 _REJECTED = "_rejected"
 _ORDER = "_landing_order"  # file rank and row in one integer: the larger landed later
 _KEEPER = "_kept_order"
@@ -78,7 +80,7 @@ class CleanPlan:
     @property
     def verdicts(self) -> pl.LazyFrame:
         """Every row typed, with its lineage and whether it is rejected, in landing order."""
-        return _staged(self.raw, self.rules).select(
+        return self.rules.staged(self.raw).select(
             *self.rules.typed_columns(), *LINEAGE, self.rejected.alias(_REJECTED)
         )
 
@@ -95,7 +97,7 @@ class CleanPlan:
         landed = self.raw.collect_schema().names()
         duplicate = "_duplicate_reason"
         return (
-            _staged(rows, self.rules)
+            self.rules.staged(rows)
             .filter(self.rejected)
             .join(
                 self.superseded.lazy().rename({REASON: duplicate}),
@@ -176,16 +178,12 @@ def clean_plan(
     de-duplication. Rows keep the order they were read in.
     """
     rules = RowRules(contract, raw.collect_schema().names(), day, file_columns or {})
-    return CleanPlan(raw=raw, rules=rules, superseded=_superseded_rows(_staged(raw, rules), rules, contract))
-
-
-def _staged(raw: pl.LazyFrame, rules: RowRules) -> pl.LazyFrame:
-    return raw.with_columns(rules.typed_values()).with_columns(rules.unread_values())
+    return CleanPlan(raw=raw, rules=rules, superseded=_superseded_rows(rules.staged(raw), rules, contract))
 
 
 class RowRules:
     """The contract's rules for one day's rows, as polars expressions over the landed text
-    columns and their typed values (`typed_values`, staged beside them under `_typed:`)."""
+    columns and their typed values (staged beside them under `_typed:` by `staged`)."""
 
     def __init__(
         self,
@@ -202,46 +200,50 @@ class RowRules:
             (column, check) for column in contract.columns for check in _row_checks(contract, column)
         ]
 
-    def typed_values(self) -> list[pl.Expr]:
-        """Each contract column typed, text stripped of padding, a blank value missing.
+    def staged(self, raw: pl.LazyFrame) -> pl.LazyFrame:
+        """`raw` with each contract column's typed value (`_typed:`) beside its landed text, and
+        for a parsed kind whether a present value could not be read (`_unread:`).
 
-        Every value is first parsed strictly; only the batches holding a value that did not
-        parse (padded, "3.0" for an integer, another ISO form, or broken) take the slower
-        lenient path, and only for those values.
+        Text is stripped of padding and a blank value is missing. Every value is first parsed
+        strictly; only the values that did not parse (padded, "3.0" for an integer, another ISO
+        form, or broken) are retried leniently. Each step is a staged column of its own, so
+        polars computes it once and the retries touch few values, not a copy of the text.
         """
-        staged = []
-        for column in self.contract.columns:
-            dtype = self.contract.polars_dtype(column)
-            if column not in self.landed:
-                staged.append(pl.lit(None, dtype).alias(_TYPED + column))
-                continue
-            text = pl.col(column)
-            if self.contract.kind(column) == "string":
-                stripped = text.str.strip_chars()
-                staged.append(pl.when(stripped != "").then(stripped).alias(_TYPED + column))
-                continue
-            strict = _strict_parse(text, column, self.contract)
-            retry = pl.when(strict.is_null()).then(text).str.strip_chars()  # few values: cheap
-            lenient = (
-                pl.when(retry != "")
-                .then(retry)
-                .map_batches(
-                    partial(_lenient_batch, column=column, contract=self.contract),
-                    return_dtype=dtype,
-                    is_elementwise=True,
-                )
+        parsed = [c for c in self.landed if self.contract.kind(c) != "string"]
+        texts = [c for c in self.landed if c not in parsed]
+        absent = [c for c in self.contract.columns if c not in self.landed]
+        return (
+            raw.with_columns(
+                *(_stripped(pl.col(c)).alias(_TYPED + c) for c in texts),
+                *(pl.lit(None, self.contract.polars_dtype(c)).alias(_TYPED + c) for c in absent),
+                *(_strict_parse(pl.col(c), c, self.contract).alias(_STRICT + c) for c in parsed),
             )
-            staged.append(pl.coalesce(strict, lenient).alias(_TYPED + column))
-        return staged
+            .with_columns(
+                _stripped(pl.when(pl.col(_STRICT + c).is_null()).then(pl.col(c))).alias(_RETRIED + c)
+                for c in parsed
+            )
+            .with_columns(
+                pl.coalesce(_STRICT + c, self._lenient(pl.col(_RETRIED + c), c)).alias(_TYPED + c)
+                for c in parsed
+            )
+            .with_columns(
+                (pl.col(_TYPED + c).is_null() & pl.col(_RETRIED + c).is_not_null()).alias(_UNREAD + c)
+                for c in parsed
+            )
+        )
 
-    def unread_values(self) -> list[pl.Expr]:
-        """Whether each present value of a parsed kind could not be read (after `typed_values`)."""
-        unread = []
-        for column in self.landed:
-            if self.contract.kind(column) != "string":
-                failed = pl.when(pl.col(_TYPED + column).is_null()).then(pl.col(column)).str.strip_chars()
-                unread.append((failed != "").fill_null(False).alias(_UNREAD + column))
-        return unread
+    def _lenient(self, retried: pl.Expr, column: str) -> pl.Expr:
+        """The lenient parse of the values the strict one missed. A timestamp's many forms
+        cost as much on a column of nulls as on values, so they run only on the batches that
+        hold such a value (a Python call per batch, which the cheap kinds are better without)."""
+        dtype = self.contract.polars_dtype(column)
+        if self.contract.kind(column) != "datetime":
+            return _lenient_parse(retried, column, self.contract).cast(dtype)
+        return retried.map_batches(
+            partial(_lenient_batch, column=column, contract=self.contract),
+            return_dtype=dtype,
+            is_elementwise=True,
+        )
 
     def typed_columns(self) -> list[pl.Expr]:
         """The staged typed values under the contract's column names."""
@@ -367,6 +369,12 @@ def _text(*parts: str | pl.Expr) -> pl.Expr:
     return pl.concat_str([pl.lit(part) if isinstance(part, str) else part for part in parts])
 
 
+def _stripped(text: pl.Expr) -> pl.Expr:
+    """Text without its padding; a blank value is missing."""
+    stripped = text.str.strip_chars()
+    return pl.when(stripped != "").then(stripped)
+
+
 def _strict_parse(text: pl.Expr, column: str, contract: Contract) -> pl.Expr:
     """The common, exact form of each kind; anything else is null here and retried leniently."""
     kind = contract.kind(column)
@@ -378,8 +386,7 @@ def _strict_parse(text: pl.Expr, column: str, contract: Contract) -> pl.Expr:
 
 
 def _lenient_batch(given: pl.Series, column: str, contract: Contract) -> pl.Series:
-    """The lenient parse of one batch, skipped when the strict parse read all of it: its
-    expressions cost as much on a column of nulls as on a column of values."""
+    """The lenient parse of one batch, skipped when the strict parse read all of it."""
     dtype = contract.polars_dtype(column)
     if given.null_count() == given.len():
         return pl.repeat(None, given.len(), dtype=dtype, eager=True).alias(given.name)
