@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import operator
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +26,7 @@ import pandera.api.checks
 import polars as pl
 
 from e2e_ml.core.contract import Contract
+from e2e_ml.core.scratch import scratch_folder
 from e2e_ml.core.tables import LAKE_COMPRESSION
 from e2e_ml.core.timestamps import lenient_instant, local_dates, strict_instant
 
@@ -116,16 +116,16 @@ def write_clean(plan: CleanPlan, clean_file: Path, quarantine_file: Path) -> Non
     rejected ones (few) into scratch. Only the rejected rows' landed text is then read again,
     to be kept as landed with its reasons.
     """
-    with tempfile.TemporaryDirectory(prefix="e2e-ml-") as folder:
+    with scratch_folder() as folder:
         split = pl.PartitionBy(folder, key=_REJECTED, include_key=False, approximate_bytes_per_file=None)
         plan.verdicts.sink_parquet(split, compression=LAKE_COMPRESSION)
-        kept = sorted(Path(folder).glob(f"{_REJECTED}=false/*.parquet"))
+        kept = sorted(folder.glob(f"{_REJECTED}=false/*.parquet"))
         if len(kept) == 1:
             shutil.move(kept[0], clean_file)
         else:  # none (no clean row), or a split polars chose to make
             parts = pl.concat([plan.clean.clear(), *(pl.scan_parquet(part) for part in kept)])
             parts.sink_parquet(clean_file, compression=LAKE_COMPRESSION)
-        rejected = sorted(Path(folder).glob(f"{_REJECTED}=true/*.parquet"))
+        rejected = sorted(folder.glob(f"{_REJECTED}=true/*.parquet"))
         if not rejected:
             plan.quarantine.clear().sink_parquet(quarantine_file, compression=LAKE_COMPRESSION)
             return

@@ -13,7 +13,6 @@ import codecs
 import gzip
 import json
 import shutil
-import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -28,6 +27,7 @@ import pyarrow.parquet as pq
 import zstandard
 
 from e2e_ml.core.cleaning import SOURCE_FILE, SOURCE_ROW
+from e2e_ml.core.scratch import scratch_folder
 
 LINEAGE_SCHEMA = {SOURCE_FILE: pl.String, SOURCE_ROW: pl.Int64}
 DELIMITERS = (",", ";", "\t", "|")
@@ -57,8 +57,8 @@ class DumpBatches:
 
 def read_dump(name: str, content: bytes) -> ReadDump:
     """Read one dump's bytes into text columns plus lineage (source file, 1-based row/line)."""
-    with tempfile.TemporaryDirectory(prefix="e2e-ml-") as folder:
-        path = Path(folder) / "dump"
+    with scratch_folder() as folder:
+        path = folder / "dump"
         path.write_bytes(content)
         return read_file(name, path)
 
@@ -80,7 +80,7 @@ def read_batches(name: str, path: Path, batch_rows: int = BATCH_ROWS) -> Iterato
         raise UnreadableFileError(f"{name}: empty file (0 bytes)")
     with ExitStack() as scratch:
         if compression is not None:
-            folder = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="e2e-ml-")))
+            folder = scratch.enter_context(scratch_folder())
             path = _decompress(name, path, compression, folder / "dump")
         columns: list[str] = []
         yield DumpBatches(

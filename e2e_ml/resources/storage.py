@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -30,6 +29,7 @@ from fsspec.spec import AbstractFileSystem
 from pydantic import PrivateAttr
 
 from e2e_ml.core.landing import LandedFile, layout_named
+from e2e_ml.core.scratch import scratch_folder
 from e2e_ml.core.tables import LAKE_COMPRESSION, pandas_table
 
 PARTITION_FIELD = "date"
@@ -100,16 +100,15 @@ def writing(fs: AbstractFileSystem, path: str) -> Iterator[Path]:
     """
     parent, name = path.rsplit("/", 1)
     fs.makedirs(parent, exist_ok=True)
-    local_fs = isinstance(fs, LocalFileSystem)
-    folder = Path(parent) if local_fs else Path(tempfile.mkdtemp(prefix="e2e-ml-"))
-    temporary = folder / f".{name}.{uuid.uuid4().hex}.partial"
-    try:
-        yield temporary
-        publish_file(fs, temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-        if not local_fs:
-            folder.rmdir()
+    with ExitStack() as scratch:
+        local_fs = isinstance(fs, LocalFileSystem)
+        folder = Path(parent) if local_fs else scratch.enter_context(scratch_folder())
+        temporary = folder / f".{name}.{uuid.uuid4().hex}.partial"
+        try:
+            yield temporary
+            publish_file(fs, temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
 
 
 def publish_file(fs: AbstractFileSystem, local: Path, path: str) -> None:
@@ -179,8 +178,8 @@ class StorageLocation(dg.ConfigurableResource):
         if isinstance(fs, LocalFileSystem):
             yield Path(f"{root}/{relative}")
             return
-        with tempfile.TemporaryDirectory(prefix="e2e-ml-") as folder:
-            local = Path(folder) / relative.rsplit("/", 1)[-1]
+        with scratch_folder() as folder:
+            local = folder / relative.rsplit("/", 1)[-1]
             with reaching(self.url):
                 fs.get_file(f"{root}/{relative}", str(local))
             yield local
@@ -300,8 +299,8 @@ class SpooledTable:
 def spooling(name: str) -> Iterator[Path]:
     """A scratch file to spool a table into, removed when the block ends (after its Output is
     handled: Dagster stores an output when it is yielded)."""
-    with tempfile.TemporaryDirectory(prefix="e2e-ml-") as folder:
-        yield Path(folder) / f"{name}.parquet"
+    with scratch_folder() as folder:
+        yield folder / f"{name}.parquet"
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
