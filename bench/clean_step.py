@@ -1,6 +1,9 @@
 """Ingest and clean_dataset throughput and memory, against reading the same CSV with pyarrow.
 
-Reference: `pyarrow.csv.read_csv` of the dump (the physical floor: bytes to columns). Measured:
+Reference: `pyarrow.csv.read_csv` of the dump (bytes to columns, nothing written). Two floors
+beside it, from the same run, for what any clean step must at least do: polars reading the CSV
+with the contract's number types straight into Parquet (no rule at all), and polars copying the
+step's own clean rows from Parquet to Parquet (the write alone). Measured:
 the pipeline's own `ingest` and `prepare` (clean_dataset) steps, run by Dagster on a landing
 zone and a lake in local folders, each in a fresh process: the step's time from the run's event
 log (fastest of 3) and the peak memory it adds once everything is imported (Linux's VmHWM, reset
@@ -141,6 +144,31 @@ def pyarrow_read(dump: Path) -> dict[str, float | int]:
     return {"pyarrow_read_s": fastest, "file_bytes": len(content)}
 
 
+def floors(folder: Path) -> dict[str, float]:
+    """The two floors (see the module's docstring), fastest of `REPEAT` each, after the steps ran."""
+    import polars as pl
+
+    import e2e_ml  # noqa: F401  (its polars settings, as in the steps)
+    from e2e_ml.core.contract import load_contract
+    from e2e_ml.core.tables import LAKE_COMPRESSION
+    from e2e_ml.resources.storage import table_path
+
+    contract = load_contract(folder / "bench_contract.yaml")
+    number_types = {
+        column: contract.polars_dtype(column) if contract.kind(column) in ("integer", "float") else pl.String
+        for column in contract.columns
+    }
+    dump = next((folder / "landing").rglob("*.csv"))
+    clean_rows = folder / "lake" / table_path("clean_dataset", DAY.isoformat())
+    target = folder / "floor.parquet"
+    typed_csv = pl.scan_csv(dump, schema_overrides=number_types)
+    csv_s, _ = best_of(REPEAT, lambda: typed_csv.sink_parquet(target, compression=LAKE_COMPRESSION))
+    copy = pl.scan_parquet(clean_rows)
+    copy_s, _ = best_of(REPEAT, lambda: copy.sink_parquet(target, compression=LAKE_COMPRESSION))
+    target.unlink()
+    return {"csv_to_parquet_s": csv_s, "parquet_copy_s": copy_s}
+
+
 def in_child(*args: str, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
     command = [*prefix, sys.executable, "-m", "bench.clean_step", *args]
     child = subprocess.run(command, capture_output=True, text=True)
@@ -191,6 +219,7 @@ def measure(rows: int, folder: Path) -> dict[str, Any]:
     figures: dict[str, Any] = {"rows": rows, **in_child("--reference", str(dump))}
     figures.update(in_child("--step", "ingest", str(folder)))
     figures.update(in_child("--step", "prepare", str(folder)))
+    figures.update(in_child("--floors", str(folder)))
     return figures
 
 
@@ -207,8 +236,8 @@ def capped(rows: int, folder: Path) -> dict[str, Any]:
     return outcome
 
 
-def ratio(figures: dict[str, Any], name: str) -> str:
-    return f"{figures[name]:.2f} s  {figures[name] / figures['pyarrow_read_s']:.2f}x"
+def ratio(figures: dict[str, Any], name: str, against: str = "pyarrow_read_s") -> str:
+    return f"{figures[name]:.2f} s  {figures[name] / figures[against]:.2f}x"
 
 
 def memory(figures: dict[str, Any], name: str) -> str:
@@ -237,6 +266,9 @@ def main(sizes: tuple[int, ...] = SIZES) -> dict:
             ("  pyarrow.csv.read_csv (reference)", f"{figures['pyarrow_read_s']:.2f} s"),
             ("  ingest step (read, spool, publish raw_stream)", ratio(figures, "ingest_s")),
             ("  clean_dataset step (target <= 1.5x)", ratio(figures, "prepare_s")),
+            ("  floor: polars, CSV with number types to Parquet", ratio(figures, "csv_to_parquet_s")),
+            ("  floor: polars, the clean rows Parquet to Parquet", ratio(figures, "parquet_copy_s")),
+            ("  clean_dataset step / the CSV floor", ratio(figures, "prepare_s", "csv_to_parquet_s")),
             ("  ingest peak memory added / file", memory(figures, "ingest_peak_bytes")),
             (
                 "  clean_dataset peak memory added / file (target <= 2x)",
@@ -266,6 +298,8 @@ def main(sizes: tuple[int, ...] = SIZES) -> dict:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--reference"]:
         print(json.dumps(pyarrow_read(Path(sys.argv[2]))))
+    elif sys.argv[1:2] == ["--floors"]:
+        print(json.dumps(floors(Path(sys.argv[2]))))
     elif sys.argv[1:2] == ["--step"]:
         repeat = int(sys.argv[4]) if len(sys.argv) > 4 else REPEAT
         print(json.dumps(run_step(sys.argv[2], Path(sys.argv[3]), repeat)))
