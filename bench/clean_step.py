@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ DEFAULT_DAY_ROWS = 1_350  # one simulated day at the demo's 2,000 players
 SIZES = (DEFAULT_DAY_ROWS, 10 * DEFAULT_DAY_ROWS, 5_000_000, 20_000_000)
 REPEAT = 3
 DAY = date(2026, 1, 1)
+SAMPLE_ROWS = 50_000  # of the day, to fit the model that scores it
+MAX_SCORED_ROWS = 5_000_000  # scoring a day whole needs ~0.6 KiB a row: not done past this
 CAP_SHARE = 0.75  # the capped run's memory limit (the whole process), as a share of the dump's size
 
 
@@ -169,6 +172,40 @@ def floors(folder: Path) -> dict[str, float]:
     return {"csv_to_parquet_s": csv_s, "parquet_copy_s": copy_s}
 
 
+def score(folder: Path, how: str) -> dict[str, float | int]:
+    """The day's clean rows scored as daily_predictions scores them, `how`: "batched" (the
+    step's way) or "whole" (the day read into pandas at once, as before), by a model fitted on a
+    sample of the day. Time and the peak memory the scoring adds."""
+    import polars as pl
+
+    from e2e_ml.assets.predict import SCORING_BATCH_ROWS, scored_as_served
+    from e2e_ml.core.contract import load_contract
+    from e2e_ml.core.features import feature_frame, target
+    from e2e_ml.core.model import TrainingParams, build_model, no_predictions
+    from e2e_ml.core.tables import as_pandas, write_frames
+    from e2e_ml.resources.storage import table_path
+
+    contract = load_contract(folder / "bench_contract.yaml")
+    clean_rows = pl.scan_parquet(folder / "lake" / table_path("clean_dataset", DAY.isoformat()))
+    sample = as_pandas(clean_rows.head(SAMPLE_ROWS).collect())
+    model = build_model(contract, TrainingParams(max_iter=20))
+    model.fit(feature_frame(sample, contract), target(sample, contract))
+    no_outcomes = pd.DataFrame()  # the bench contract has no recent-outcome inputs
+    made_by = ("bench", "1", DAY.isoformat())
+    target_file = folder / "predictions.parquet"
+    start, started = reset_peak_memory(), time.perf_counter()
+    if how == "whole":
+        whole = as_pandas(clean_rows.collect())
+        scored_as_served(whole, model, contract, no_outcomes, DAY, made_by).to_parquet(target_file)
+    else:
+        batches = clean_rows.collect_batches(chunk_size=SCORING_BATCH_ROWS)
+        scored = (scored_as_served(as_pandas(b), model, contract, no_outcomes, DAY, made_by) for b in batches)
+        write_frames(scored, target_file, no_predictions())
+    seconds, peak = time.perf_counter() - started, peak_memory_since(start)
+    target_file.unlink()
+    return {f"score_{how}_s": seconds, f"score_{how}_peak_bytes": peak}
+
+
 def in_child(*args: str, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
     command = [*prefix, sys.executable, "-m", "bench.clean_step", *args]
     child = subprocess.run(command, capture_output=True, text=True)
@@ -220,6 +257,9 @@ def measure(rows: int, folder: Path) -> dict[str, Any]:
     figures.update(in_child("--step", "ingest", str(folder)))
     figures.update(in_child("--step", "prepare", str(folder)))
     figures.update(in_child("--floors", str(folder)))
+    if rows <= MAX_SCORED_ROWS:
+        for how in ("whole", "batched"):
+            figures.update(in_child("--score", how, str(folder)))
     return figures
 
 
@@ -281,6 +321,17 @@ def main(sizes: tuple[int, ...] = SIZES) -> dict:
             ),
             ("  clean + quarantined rows", f"{figures['clean_rows']:,} + {figures['quarantined_rows']:,}"),
         ]
+        if "score_batched_s" in figures:
+            lines += [
+                (
+                    "  scoring the clean rows, memory added: whole day / in batches (daily_predictions)",
+                    " / ".join(memory(figures, f"score_{how}_peak_bytes") for how in ("whole", "batched")),
+                ),
+                (
+                    "  scoring time: whole day / in batches",
+                    f"{figures['score_whole_s']:.2f} s / {figures['score_batched_s']:.2f} s",
+                ),
+            ]
     if cap:
         lines.append(
             (
@@ -298,6 +349,8 @@ def main(sizes: tuple[int, ...] = SIZES) -> dict:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--reference"]:
         print(json.dumps(pyarrow_read(Path(sys.argv[2]))))
+    elif sys.argv[1:2] == ["--score"]:
+        print(json.dumps(score(Path(sys.argv[3]), sys.argv[2])))
     elif sys.argv[1:2] == ["--floors"]:
         print(json.dumps(floors(Path(sys.argv[2]))))
     elif sys.argv[1:2] == ["--step"]:

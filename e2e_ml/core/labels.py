@@ -120,6 +120,7 @@ def _keys(ids: pd.Series, times: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(
         {
             _ID: pd.array(ids.astype("string").to_numpy(), dtype="string"),
-            _TIME: pd.to_datetime(times, utc=True).astype("datetime64[ns, UTC]").to_numpy(),
+            # `.array`, not `.to_numpy()`: a zoned column's numpy form is one Timestamp object a row
+            _TIME: pd.to_datetime(times, utc=True).astype("datetime64[ns, UTC]").array,
         }
-    ).astype({_TIME: "datetime64[ns, UTC]"})
+    )

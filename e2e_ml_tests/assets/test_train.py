@@ -9,9 +9,11 @@ from pathlib import Path
 import dagster as dg
 import mlflow
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from e2e_ml.assets import predict
 from e2e_ml.cli import main
 from e2e_ml.definitions import build_definitions
 from e2e_ml.demo import QUIET_LOGS, raise_alerts
@@ -151,6 +153,25 @@ def test_a_reprocessed_day_is_scored_by_the_model_that_was_champion_for_it(lab):
     assert str(client.get_model_version_by_alias(name, "champion").version) == str(latest.version), (
         "re-processing an old day never moves the alias back"
     )
+
+
+def test_a_day_scored_in_batches_matches_the_day_scored_whole(lab, monkeypatch):
+    for day in range(3):
+        assert lab.run(day).success
+    whole = lab.predictions(2)
+    assert len(whole) > 300
+
+    monkeypatch.setattr(predict, "SCORING_BATCH_ROWS", 97)
+    rescored = lab.defs.resolve_job_def("daily_pipeline").execute_in_process(
+        partition_key=(START + timedelta(days=2)).isoformat(),
+        instance=lab.instance,
+        run_config=QUIET_LOGS,
+        asset_selection=[dg.AssetKey("daily_predictions")],
+    )
+    assert rescored.success
+    written = Path(lab.settings.outputs_url) / "daily_predictions" / f"date={START + timedelta(days=2)}"
+    assert pq.ParquetFile(written / "part.parquet").num_row_groups == -(-len(whole) // 97)
+    pd.testing.assert_frame_equal(lab.predictions(2), whole)
 
 
 def test_each_training_is_one_finished_mlflow_run_with_its_evidence(lab):
