@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from e2e_ml.checks.history import read_day, read_sample, sample_rows, trailing_days
+from e2e_ml.checks.history import read_day_sample, read_sample, trailing_days
 from e2e_ml.core.incidents import CAUSE
 from e2e_ml.core.monitoring import distribution_test, feature_drift, population_stability
 from e2e_ml.resources.contract import DataContract
@@ -24,7 +24,7 @@ def day_and_reference(
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """The day and its trailing reference days, each sampled to at most SAMPLE_ROWS_PER_DAY
     rows, and which reference days exist."""
-    day = sample_rows(read_day(store, asset, partition_key, columns), SAMPLE_ROWS_PER_DAY)
+    day = read_day_sample(store, asset, partition_key, columns, SAMPLE_ROWS_PER_DAY)
     reference, days = read_sample(
         store, asset, trailing_days(partition_key, reference_days), columns, SAMPLE_ROWS_PER_DAY
     )

@@ -36,14 +36,20 @@ def read_sample(
     """The days that exist, at most `rows_per_day` rows of each (a fixed random sample), and
     which days had rows: a drift statistic's memory and power then do not grow with day size."""
     present = store.present_partitions(asset, partition_keys)
-    days = {key: sample_rows(read_day(store, asset, key, columns), rows_per_day) for key in present}
+    days = {key: read_day_sample(store, asset, key, columns, rows_per_day) for key in present}
     non_empty = {key: day for key, day in days.items() if len(day)}
     sample = pd.concat(non_empty.values(), ignore_index=True) if non_empty else pd.DataFrame(columns=columns)
     return sample, list(non_empty)
 
 
-def sample_rows(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
-    return frame if len(frame) <= rows else frame.sample(n=rows, random_state=0)
+def read_day_sample(
+    store: StorageLocation, asset: str, partition_key: str, columns: list[str], rows: int
+) -> pd.DataFrame:
+    """At most `rows` rows of one partition, a fixed random sample read as a stream."""
+    try:
+        return store.read_table_sample(table_path(asset, partition_key), columns, rows)
+    except FileNotFoundError:
+        return pd.DataFrame(columns=columns)
 
 
 def count_day(store: StorageLocation, asset: str, partition_key: str) -> int:

@@ -18,8 +18,10 @@ from typing import Any
 
 import dagster as dg
 import fsspec
+import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 from adlfs import AzureBlobFileSystem
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
@@ -197,6 +199,21 @@ class StorageLocation(dg.ConfigurableResource):
         fs, root = self.filesystem()
         with reaching(self.url), fs.open(f"{root}/{relative}", "rb") as handle:
             return pq.ParquetFile(handle).metadata.num_rows
+
+    def read_table_sample(self, relative: str, columns: list[str], rows: int) -> pd.DataFrame:
+        """At most `rows` rows of a table, a fixed random sample (every row if it has fewer),
+        read batch by batch from a local copy: the table is never whole in memory."""
+        total = self.row_count(relative)
+        if total <= rows:
+            return self.read_table(relative, columns)
+        chosen = np.sort(np.random.default_rng(0).choice(total, size=rows, replace=False))
+        with self.local_copy(relative) as local:
+            kept, offset = [], 0
+            for batch in pq.ParquetFile(local).iter_batches(columns=columns):
+                first, end = np.searchsorted(chosen, [offset, offset + batch.num_rows])
+                kept.append(batch.take(pa.array(chosen[first:end] - offset)))
+                offset += batch.num_rows
+        return pandas_table(pa.Table.from_batches(kept))
 
     def read_frame(self, relative: str) -> pl.DataFrame:
         return pl.read_parquet(io.BytesIO(self.read_bytes(relative)))

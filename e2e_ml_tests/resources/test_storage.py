@@ -129,3 +129,19 @@ def test_concurrent_writers_each_land_whole_files(tmp_path):
     for name, data in payloads.items():
         assert (tmp_path / "store" / name).read_bytes() == data
     assert not list((tmp_path / "store").rglob("*.partial"))
+
+
+def test_a_table_sample_is_fixed_spread_over_row_groups_and_only_the_columns_asked(tmp_path):
+    store = StorageLocation(url=str(tmp_path / "lake"))
+    relative = "wide/date=2026-01-03/part.parquet"
+    rows = pl.DataFrame({"n": range(1_000), "tag": [f"t{i % 7}" for i in range(1_000)]})
+    with store.writing(relative) as local:
+        rows.write_parquet(local, row_group_size=64)
+
+    sample = store.read_table_sample(relative, ["n"], 100)
+    assert sample.columns.tolist() == ["n"]
+    assert len(sample) == 100 and sample["n"].is_unique and sample["n"].is_monotonic_increasing
+    assert sample["n"].between(0, 999).all()
+    assert sample["n"].max() - sample["n"].min() > 500  # drawn across the row groups, not the head
+    assert sample.equals(store.read_table_sample(relative, ["n"], 100))
+    assert len(store.read_table_sample(relative, ["n", "tag"], 5_000)) == 1_000  # fewer rows: all
