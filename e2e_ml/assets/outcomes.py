@@ -13,6 +13,7 @@ from e2e_ml.core.ingest import ReadDump, UnreadableFileError, combine, read_file
 from e2e_ml.core.labels import KNOWN_ON, labels_known_by
 from e2e_ml.core.landing import unsafe_name
 from e2e_ml.core.recent import recent_outcome_rates
+from e2e_ml.core.tables import as_pandas
 from e2e_ml.resources.contract import DataContract
 from e2e_ml.resources.storage import LandingZone
 
@@ -84,12 +85,18 @@ def outcomes_feed(context: dg.AssetExecutionContext, outcomes_zone: LandingZone,
 )
 def recent_outcomes(
     context: dg.AssetExecutionContext,
-    clean_dataset: pd.DataFrame,
+    clean_dataset: pl.LazyFrame,
     outcomes: pd.DataFrame,
     contract: DataContract,
 ) -> dg.Output[pd.DataFrame]:
+    """Reads of the window's clean rows only the key, the label and the segments, and nothing
+    when the contract asks for no segment: the window is never whole in memory."""
     spec, day = contract.load(), date.fromisoformat(context.partition_key)
-    known = labels_known_by(clean_dataset, outcomes, spec, day) if len(clean_dataset) else clean_dataset
+    segments = spec.training.recent_outcomes
+    used = [spec.roles.id, spec.roles.event_time, spec.roles.target, *segments]
+    present = clean_dataset.collect_schema().names()
+    rows = as_pandas(clean_dataset.select(used).collect()) if segments and present else pd.DataFrame()
+    known = labels_known_by(rows, outcomes, spec, day) if len(rows) else rows
     rates = recent_outcome_rates(known, spec, day)
     span = f"{rates['first_day'].min():%Y-%m-%d} .. {rates['last_day'].max():%Y-%m-%d}" if len(rates) else "-"
     return dg.Output(

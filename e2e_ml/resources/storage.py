@@ -377,8 +377,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             paths = [table_path(asset, key) for key in present]
         else:
             paths = [table_path(asset, None)]
-        if kind is pl.LazyFrame:
-            return pl.scan_parquet([self._local(path) for path in paths]) if paths else pl.LazyFrame()
+        if kind is pl.LazyFrame:  # days whose columns differ line up as in the other kinds
+            scans = [pl.scan_parquet(self._local(path)) for path in paths]
+            return pl.concat(scans, how="diagonal_relaxed") if scans else pl.LazyFrame()
         if kind is pl.DataFrame:
             frames = [self.store.read_frame(path) for path in paths]
             return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()

@@ -145,3 +145,27 @@ def test_a_table_sample_is_fixed_spread_over_row_groups_and_only_the_columns_ask
     assert sample["n"].max() - sample["n"].min() > 500  # drawn across the row groups, not the head
     assert sample.equals(store.read_table_sample(relative, ["n"], 100))
     assert len(store.read_table_sample(relative, ["n", "tag"], 5_000)) == 1_000  # fewer rows: all
+
+
+def test_a_lazy_window_of_days_lines_up_days_whose_columns_differ(tmp_path):
+    store = StorageLocation(url=str(tmp_path / "lake"))
+    days = {
+        "2026-01-02": pl.DataFrame({"id": ["a"], "count": [1]}),
+        "2026-01-03": pl.DataFrame({"id": ["b"], "count": [2.5], "added": ["new"]}),  # a later contract
+    }
+    for day, rows in days.items():
+        with store.writing(f"rows/date={day}/part.parquet") as local:
+            rows.write_parquet(local)
+    io_manager = ParquetIOManager(store=store)
+    context = dg.build_input_context(
+        asset_key=dg.AssetKey("rows"),
+        asset_partitions_def=daily,
+        asset_partition_key_range=dg.PartitionKeyRange("2026-01-02", "2026-01-04"),
+        dagster_type=dg.PythonObjectDagsterType(pl.LazyFrame),
+    )
+    window = io_manager.load_input(context)
+    assert isinstance(window, pl.LazyFrame)
+    assert window.collect().to_dicts() == [
+        {"id": "a", "count": 1.0, "added": None},
+        {"id": "b", "count": 2.5, "added": "new"},
+    ]
