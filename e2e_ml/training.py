@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import dagster as dg
 import pandas as pd
 
+from e2e_ml.checks.history import read_sample
 from e2e_ml.checks.quality import nothing_trained, quality_result
 from e2e_ml.core.features import event_days, feature_frame
 from e2e_ml.core.labels import labels_known_by
@@ -66,11 +67,10 @@ def train_day(
     log: logging.Logger | dg.DagsterLogManager,
 ) -> dg.MaterializeResult:
     """Train, judge and track the challenger for `day` on the labels known before it."""
-    keys = window_keys(day, window_days)
-    clean_dataset = lake.read_partitions("clean_dataset", keys)[0]
+    keys, spec = window_keys(day, window_days), contract.load()
+    clean_dataset = read_sample(lake, "clean_dataset", keys, None, spec.training.max_rows_per_day)[0]
     outcomes = lake.read_partitions("outcomes", keys)[0]
     recent_outcomes = lake.read_partitions("recent_outcomes", keys)[0]
-    spec = contract.load()
     history = (
         with_recent_outcomes(
             labels_known_by(clean_dataset, outcomes, spec, date.fromisoformat(day)),

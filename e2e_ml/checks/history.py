@@ -31,7 +31,11 @@ def read_day(
 
 
 def read_sample(
-    store: StorageLocation, asset: str, partition_keys: list[str], columns: list[str], rows_per_day: int
+    store: StorageLocation,
+    asset: str,
+    partition_keys: list[str],
+    columns: list[str] | None,
+    rows_per_day: int,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The days that exist, at most `rows_per_day` rows of each (a fixed random sample), and
     which days had rows: a drift statistic's memory and power then do not grow with day size."""
@@ -43,7 +47,7 @@ def read_sample(
 
 
 def read_day_sample(
-    store: StorageLocation, asset: str, partition_key: str, columns: list[str], rows: int
+    store: StorageLocation, asset: str, partition_key: str, columns: list[str] | None, rows: int
 ) -> pd.DataFrame:
     """At most `rows` rows of one partition, a fixed random sample read as a stream."""
     try:

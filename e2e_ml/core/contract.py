@@ -81,6 +81,7 @@ class MonitoringRules:
 
 CALENDAR_PARTS = ("hour", "day_of_week", "day_of_month", "month")
 IMPUTE_STRATEGIES = ("median", "mean", "most_frequent")
+MIN_ROWS_PER_DAY = 1_000  # a smaller sample of a day would say little of it
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class TrainingRules:
     the columns of the naive per-segment baseline (by default: the most informative input).
     `recent_outcomes` names features whose values' target rate (or mean) over the last
     `recent_days` days with known labels becomes a feature of each row (`recent_<target>_by_<x>`).
+    `max_rows_per_day` caps what one day of the window adds to training (a fixed random sample of
+    a larger day), so a model's memory and fitting time do not grow with the day's size.
     """
 
     window_days: int | None = None
@@ -102,6 +105,7 @@ class TrainingRules:
     params: dict[str, float] = field(default_factory=dict)
     recent_outcomes: tuple[str, ...] = ()  # segments whose recent target rate becomes a feature
     recent_days: int = 7  # over the last this many days whose labels are known
+    max_rows_per_day: int = 200_000
 
 
 @dataclass(frozen=True)
@@ -266,6 +270,7 @@ def _training_rules(path: Path, raw: dict) -> TrainingRules:
         params={str(name): float(value) for name, value in (raw.get("params") or {}).items()},
         recent_outcomes=tuple((raw.get("recent_outcomes") or {}).get("segments") or ()),
         recent_days=int((raw.get("recent_outcomes") or {}).get("days", TrainingRules.recent_days)),
+        max_rows_per_day=int(raw.get("max_rows_per_day", TrainingRules.max_rows_per_day)),
     )
     if not set(rules.calendar) <= set(CALENDAR_PARTS):
         raise ContractError(f"{path}: training.calendar parts must be among {CALENDAR_PARTS}")
@@ -275,6 +280,8 @@ def _training_rules(path: Path, raw: dict) -> TrainingRules:
         raise ContractError(f"{path}: training.window_days must be at least 2")
     if rules.recent_days < 1:
         raise ContractError(f"{path}: training.recent_outcomes.days must be at least 1")
+    if rules.max_rows_per_day < MIN_ROWS_PER_DAY:
+        raise ContractError(f"{path}: training.max_rows_per_day must be at least {MIN_ROWS_PER_DAY:,}")
     return rules
 
 

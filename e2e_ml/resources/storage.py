@@ -200,7 +200,7 @@ class StorageLocation(dg.ConfigurableResource):
         with reaching(self.url), fs.open(f"{root}/{relative}", "rb") as handle:
             return pq.ParquetFile(handle).metadata.num_rows
 
-    def read_table_sample(self, relative: str, columns: list[str], rows: int) -> pd.DataFrame:
+    def read_table_sample(self, relative: str, columns: list[str] | None, rows: int) -> pd.DataFrame:
         """At most `rows` rows of a table, a fixed random sample (every row if it has fewer),
         read batch by batch from a local copy: the table is never whole in memory."""
         total = self.row_count(relative)

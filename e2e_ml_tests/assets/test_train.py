@@ -54,9 +54,15 @@ class Lab:
         )
 
 
-def lab_for(home: Path, contract: Path = DEFAULT_CONTRACT, days: int = 6, label_delay_days: int = 0):
+def lab_for(
+    home: Path,
+    contract: Path = DEFAULT_CONTRACT,
+    days: int = 6,
+    label_delay_days: int = 0,
+    players: int = 600,
+):
     settings = Settings(home=home, contract=contract)
-    config = SimulationConfig(start=START, days=days, players=600, label_delay_days=label_delay_days)
+    config = SimulationConfig(start=START, days=days, players=players, label_delay_days=label_delay_days)
     land_in(settings, simulate(config))
     return settings
 
@@ -213,6 +219,25 @@ def test_a_regression_contract_runs_through_the_graph(tmp_path):
     assert (predictions["score"] == predictions["predicted"]).all()
     summary = pd.read_parquet(Path(settings.outputs_url) / "report" / "fact_daily_predictions.parquet")
     assert summary["rmse"].notna().all() and summary["roc_auc"].isna().all()
+
+
+def test_a_day_larger_than_the_training_cap_adds_a_sample_of_itself(tmp_path):
+    doc = yaml.safe_load(DEFAULT_CONTRACT.read_text())
+    doc["training"] = {"max_rows_per_day": 1_000}
+    contract = tmp_path / "capped.yaml"
+    contract.write_text(yaml.safe_dump(doc, sort_keys=False))
+    settings = lab_for(tmp_path / "home", contract=contract, days=3, players=2_000)
+    with dg.instance_for_test() as instance:
+        lab = Lab(settings, build_definitions(settings), instance)
+        for day in range(3):
+            assert lab.run(day).success
+        trained = lab.metadata(lab.run(2), "trained_model")
+    clean_days = [
+        len(pd.read_parquet(Path(settings.lake_url) / "clean_dataset" / f"date={START + timedelta(d)}"))
+        for d in (0, 1)
+    ]
+    assert min(clean_days) > 1_000, "each day of the window is larger than the cap"
+    assert 500 < trained["train_rows"] <= 1_000 and 500 < trained["holdout_rows"] <= 1_000
 
 
 def test_mlflow_unreachable_fails_the_run_clearly_and_moves_no_champion(tmp_path, monkeypatch):
