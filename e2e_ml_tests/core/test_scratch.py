@@ -55,9 +55,11 @@ def test_the_next_process_to_make_scratch_reclaims_a_killed_one(temporary_direct
 def test_only_folders_of_processes_gone_are_reclaimed(temporary_directory: Path):
     left = killed_holding_scratch(temporary_directory)
     unrelated = temporary_directory / "e2e-ml-bench-kept"
-    unrelated.mkdir()
+    another_machines = temporary_directory / "e2e-ml-elsewhere-4194303-x1"  # its pid is not ours to test
+    for kept in (unrelated, another_machines):
+        kept.mkdir()
     assert reclaim_orphans() == [left]
-    assert not left.exists() and unrelated.exists()
+    assert not left.exists() and unrelated.exists() and another_machines.exists()
     with scratch_folder() as mine:
         assert mine.parent == temporary_directory
         assert reclaim_orphans() == []  # this process runs: its folder is kept
