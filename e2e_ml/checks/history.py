@@ -38,7 +38,7 @@ def read_sample(
     rows_per_day: int,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The days that exist, at most `rows_per_day` rows of each (a fixed random sample), and
-    which days had rows: a drift statistic's memory and power then do not grow with day size."""
+    which days had rows: a drift statistic's or a model's memory then does not grow with day size."""
     present = store.present_partitions(asset, partition_keys)
     days = {key: read_day_sample(store, asset, key, columns, rows_per_day) for key in present}
     non_empty = {key: day for key, day in days.items() if len(day)}
