@@ -119,6 +119,16 @@ def test_a_contract_naming_unknown_columns_is_refused(tmp_path):
         load_contract(path)
 
 
+def test_a_training_cap_too_small_to_say_anything_of_a_day_is_refused(tmp_path):
+    doc = yaml.safe_load(DEFAULT_CONTRACT.read_text())
+    doc["training"] = {"max_rows_per_day": 50}
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ContractError, match=r"tiny.yaml: training.max_rows_per_day must be at least 1,000"):
+        load_contract(path)
+    assert load_contract(DEFAULT_CONTRACT).training.max_rows_per_day == 200_000
+
+
 def test_promotion_decisions_say_why():
     from e2e_ml.core.model import decide_promotion
 
