@@ -13,6 +13,7 @@ import shlex
 import subprocess
 import sys
 import uuid
+import warnings
 from datetime import date, timedelta
 from types import SimpleNamespace
 
@@ -112,8 +113,11 @@ def failure_text(run: dg.ExecuteInProcessResult) -> str:
 
 
 def test_training_in_a_local_subprocess_decides_as_in_process_training(in_process, tmp_path):
-    runs = run_days(Settings(home=tmp_path / "home", training="subprocess"))
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        runs = run_days(Settings(home=tmp_path / "home", training="subprocess"))
     assert all(run.success for run in runs)
+    assert not [w for w in warned if issubclass(w.category, dg.PreviewWarning)], "dagster's, not the user's"
     assert [trained(run) for run in runs] == in_process
     url = next(
         e.materialization.metadata["mlflow_run"]
