@@ -8,5 +8,5 @@ import os
 # of polars; the environment still wins.
 os.environ.setdefault("POLARS_IDEAL_MORSEL_SIZE", "20000")
 # Its CSV reader reads ahead in chunks sized from the file by default: ~400 MiB held whatever
-# the day's size. 8 MiB chunks hold ~250 MiB less at the same speed (bench.clean_step).
+# the day's size. 8 MiB chunks hold ~150 MiB less at the same speed (bench.clean_step).
 os.environ.setdefault("POLARS_CSV_CHUNK_SIZE", str(8 << 20))
