@@ -50,8 +50,9 @@ def daily_predictions(
 
     with spooling("daily_predictions") as spool:
         batches = clean_dataset.collect_batches(chunk_size=SCORING_BATCH_ROWS)
+        as_of = date.fromisoformat(day)
         scored = (
-            scored_as_served(as_pandas(batch), model, spec, recent_outcomes, date.fromisoformat(day), made_by)
+            scored_as_served(as_pandas(batch), model, spec, recent_outcomes, as_of, made_by)
             for batch in batches
         )
         rows = write_frames(scored, spool, no_predictions())
